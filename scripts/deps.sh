@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install every Debian package that bpfx's build, tests and benchmarks need.
+# Idempotent and non-interactive: installs only what is missing. Run as root.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config
+  clang llvm lld                    # BPF target, libFuzzer, llvm-objdump
+  libelf-dev zlib1g-dev libbpf-dev bpftool linux-libc-dev
+  libcmocka-dev libzydis-dev libcapstone-dev libyaml-dev
+  hyperfine valgrind
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm_internal.h - what crosses files inside the VM stage (vm, jit, verifier).
+ *
+ * Invariants every engine may rely on once bpfx_prog_load succeeded:
+ *   - every instruction passed isa_check_insn; lddw pairs are complete;
+ *   - every branch target and local-call target is an instruction start
+ *     inside the same subprogram (never the second half of an lddw);
+ *   - every subprogram ends with exit or an unconditional jump, so control
+ *     never falls off its end;
+ *   - every `call imm` names a helper registered in the VM at load time;
+ *   - the call graph has no recursion and no chain deeper than
+ *     BPFX_MAX_FRAMES frames;
+ *   - r10 is never written; no register number exceeds 10.
+ * Memory safety of loads/stores is NOT established here: that is the
+ * verifier's job (or the checked engine's, which traps at run time).
+ */
+#ifndef BPFX_VM_INTERNAL_H
+#define BPFX_VM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpfx/vm.h"
+
+struct vm_helper {
+	bpfx_helper_fn fn;
+	char *name; /* owned copy */
+};
+
+struct bpfx_vm {
+	struct vm_helper *helpers; /* indexed by id, nhelpers entries */
+	uint32_t nhelpers;
+	/* Flat table of function pointers for callx/JIT, same indexing; NULL
+	 * where no helper is registered. */
+	bpfx_helper_fn *helper_fns;
+	int64_t unwind_helper; /* -1 when none */
+};
+
+/* Native entry produced by the JIT: same contract as the interpreter. */
+typedef uint64_t (*vm_jit_fn)(void *ctx, uint64_t len);
+
+struct bpfx_prog {
+	struct bpfx_vm *vm;
+	struct bpfx_insn *insns;
+	uint32_t len;
+	/* Start index of each subprogram, ascending; subprog_start[0] == 0. */
+	uint32_t *subprog_start;
+	uint32_t nsubprogs;
+
+	/* JIT output (read-only + executable once published). */
+	void *jit_mem;
+	size_t jit_mem_size; /* mapping size */
+	size_t jit_size;     /* code bytes */
+	vm_jit_fn jit_entry;
+};
+
+/*
+ * Per-run state shared with helpers that need the running program (tail
+ * calls, bpf_loop, callx errors from JIT code). One per thread.
+ */
+struct vm_run_state {
+	const struct bpfx_prog *prog;
+	int err; /* first run-time error (-errno), 0 if none */
+	char fault[192]; /* what the last failed run hit, in words */
+};
+extern __thread struct vm_run_state vm_run;
+
+/* A caller-owned text buffer for one rejection line. */
+struct vm_log_buf {
+	char *buf;
+	size_t size;
+};
+
+/* Index of the subprogram containing instruction @pc. */
+uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc);
+
+/* Interpreter entry points (interp.c). Return 0 or -errno. */
+int vm_interp_run(const struct bpfx_prog *prog, void *ctx, uint64_t len,
+		  uint64_t *ret);
+int vm_interp_run_switch(const struct bpfx_prog *prog, void *ctx,
+			 uint64_t len, uint64_t *ret);
+int vm_interp_run_checked(const struct bpfx_prog *prog, void *ctx,
+			  uint64_t len, uint64_t *ret);
+
+/*
+ * JIT backend (src/jit/<arch>/). jit_compile fills prog->jit_* with W^X
+ * code or returns -errno (-EINVAL: cannot compile, with a log line through
+ * vm_log). jit_free releases it; both accept a prog without JIT code.
+ */
+int jit_compile(struct bpfx_prog *prog);
+void jit_free(struct bpfx_prog *prog);
+
+/* Library messages (print callback); never stdout. */
+__attribute__((format(printf, 2, 3))) void vm_log(enum bpfx_print_level level,
+						  const char *fmt, ...);
+
+#endif /* BPFX_VM_INTERNAL_H */
