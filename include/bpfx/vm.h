@@ -117,9 +117,14 @@ BPFX_API size_t bpfx_prog_jit_size(const struct bpfx_prog *prog);
 /* Run with r1 = @ctx, r2 = @len, r10 = top of a fresh stack. On success
  * stores r0 in *@ret and returns 0. Errors: -EFAULT (the checked engine
  * trapped a bad access), -EINVAL (callx to an unknown helper), -ENOEXEC
- * (engine JIT before bpfx_prog_jit). */
+ * (engine JIT before bpfx_prog_jit), -ELOOP (checked engine: jump budget
+ * exhausted, see bpfx_run_set_budget). */
 BPFX_API int bpfx_prog_run(const struct bpfx_prog *prog, enum bpfx_engine engine,
 			   void *ctx, size_t len, uint64_t *ret);
+
+/* Checked engine only: the calling thread's runs stop with -ELOOP after
+ * @jumps taken jumps (0, the default, means no limit). */
+BPFX_API void bpfx_run_set_budget(uint64_t jumps);
 
 /* What the calling thread's last failed run hit, in words ("" if none). */
 BPFX_API const char *bpfx_run_fault(void);

@@ -190,6 +190,15 @@ static int interp_fault(const struct bpfx_prog *prog,
 	return -EFAULT;
 }
 
+static int interp_timeout(const struct bpfx_prog *prog,
+			  const struct bpfx_insn *pc)
+{
+	snprintf(vm_run.fault, sizeof(vm_run.fault),
+		 "jump budget of %" PRIu64 " exhausted at insn %td", vm_run.budget,
+		 pc - prog->insns);
+	return -ELOOP;
+}
+
 static int interp_bad_callx(const struct bpfx_prog *prog,
 			    const struct bpfx_insn *pc, uint64_t id)
 {
@@ -311,6 +320,11 @@ int vm_interp_run_checked(const struct bpfx_prog *prog, void *ctx,
 			  uint64_t len, uint64_t *ret)
 {
 	return interp_checked(prog, ctx, len, ret);
+}
+
+void bpfx_run_set_budget(uint64_t jumps)
+{
+	vm_run.budget = jumps;
 }
 
 const char *bpfx_run_fault(void)

@@ -40,8 +40,10 @@
 #define ADDR(base) ((base) + (uint64_t)(int64_t)pc->off)
 #define BRANCH(cond)                                                           \
 	do {                                                                   \
-		if (cond)                                                      \
+		if (cond) {                                                    \
 			pc += pc->off;                                         \
+			COUNT_JUMP();                                          \
+		}                                                              \
 		NEXT;                                                          \
 	} while (0)
 
@@ -56,7 +58,14 @@
 		if ((a) & ((n) - 1))                                           \
 			return interp_fault(prog, pc, a, n, what);             \
 	} while (0)
+/* only taken jumps can repeat work: count them against the budget */
+#define COUNT_JUMP()                                                           \
+	do {                                                                   \
+		if (budget && --budget == 0)                                   \
+			return interp_timeout(prog, pc);                       \
+	} while (0)
 #else
+#define COUNT_JUMP() ((void)0)
 #define CHECK_MEM(a, n, what) ((void)0)
 #define CHECK_ALIGN(a, n, what) ((void)0)
 #endif
@@ -106,6 +115,9 @@ static int INTERP_NAME(const struct bpfx_prog *prog, void *ctx, uint64_t len,
 	uint8_t stack[BPFX_MAX_FRAMES * BPFX_STACK_SIZE]
 		__attribute__((aligned(16)));
 	uint32_t depth = 0;
+#if INTERP_CHECKED
+	uint64_t budget = vm_run.budget;
+#endif
 #if INTERP_GOTO
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
@@ -187,8 +199,8 @@ dispatch:
 	CASE(JSET64_X) BRANCH(DST & SRC);
 	CASE(JSET32_K) BRANCH((uint32_t)DST & (uint32_t)pc->imm);
 	CASE(JSET32_X) BRANCH((uint32_t)DST & (uint32_t)SRC);
-	CASE(JA) pc += pc->off; NEXT;
-	CASE(GOTOL) pc += pc->imm; NEXT;
+	CASE(JA) pc += pc->off; COUNT_JUMP(); NEXT;
+	CASE(GOTOL) pc += pc->imm; COUNT_JUMP(); NEXT;
 
 	CASE(CALL)
 		if (pc->src == ISA_CALL_LOCAL) {
@@ -289,6 +301,7 @@ done:
 #undef BRANCH
 #undef CHECK_MEM
 #undef CHECK_ALIGN
+#undef COUNT_JUMP
 #undef LOAD
 #undef STORE
 #undef ALU_BIN

@@ -5,7 +5,8 @@
 
 #include "vm/vm_internal.h"
 
-static int default_print(enum bpfx_print_level level, const char *fmt,
+__attribute__((format(printf, 2, 0))) static int
+default_print(enum bpfx_print_level level, const char *fmt,
 			 va_list ap)
 {
 	if (level > BPFX_WARN)

@@ -63,6 +63,7 @@ struct vm_run_state {
 	const struct bpfx_prog *prog;
 	int err; /* first run-time error (-errno), 0 if none */
 	char fault[192]; /* what the last failed run hit, in words */
+	uint64_t budget; /* checked engine: taken jumps allowed, 0 = no limit */
 };
 extern __thread struct vm_run_state vm_run;
 
