@@ -64,6 +64,11 @@ struct vm_run_state {
 	int err; /* first run-time error (-errno), 0 if none */
 	char fault[192]; /* what the last failed run hit, in words */
 	uint64_t budget; /* checked engine: taken jumps allowed, 0 = no limit */
+	/* attach context, set by the hook that runs the program */
+	uint64_t func_ip;     /* bpf_get_func_ip */
+	uint64_t cookie;      /* bpf_get_attach_cookie */
+	uint32_t override;    /* bpf_override_return was called */
+	uint64_t override_rc; /* ... with this value */
 };
 extern __thread struct vm_run_state vm_run;
 
@@ -91,6 +96,21 @@ int vm_interp_run_checked(const struct bpfx_prog *prog, void *ctx,
  */
 int jit_compile(struct bpfx_prog *prog);
 void jit_free(struct bpfx_prog *prog);
+
+/*
+ * Fault-tolerant reads (nofault.c): a bad source address returns -EFAULT
+ * instead of crashing. Call vm_nofault_init() once before first use (it
+ * installs a chained SIGSEGV/SIGBUS handler).
+ *   vm_nofault_copy: 0 or -EFAULT
+ *   vm_nofault_strncpy: bytes copied including NUL (n if truncated, with
+ *   dst[n-1] = 0), or -EFAULT; n > 0
+ */
+void vm_nofault_init(void);
+long vm_nofault_copy(void *dst, const void *src, size_t n);
+long vm_nofault_strncpy(void *dst, const void *src, size_t n);
+struct sigaction;
+int vm_nofault_sigaction(int sig, const struct sigaction *act,
+			 struct sigaction *old);
 
 /* Library messages (print callback); never stdout. */
 __attribute__((format(printf, 2, 3))) void vm_log(enum bpfx_print_level level,

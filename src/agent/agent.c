@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.c - libbpfx-agent.so, the data plane inside a target process.
+ *
+ * Loaded at start (LD_PRELOAD, by `bpfx start` / `bpfx run -- CMD`) or into
+ * a running process (`bpfx attach PID`: a ptrace'd thread calls dlopen).
+ * Its constructor attaches every link of the session ($BPFX_SESSION, else
+ * "default") that applies here before main() runs, then a watcher thread
+ * follows the session directory (inotify) and re-syncs on every change;
+ * once a second it also drops references of dead processes, so links of a
+ * loader that was killed go away. dlopen() is wrapped so probes on a
+ * library loaded later attach as soon as it is mapped. After fork the
+ * child restarts its watcher; hooks are inherited with the memory.
+ *
+ * The agent never exits or prints to stdout; problems go to stderr through
+ * the library's print callback, and the host keeps running.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "attach/attach.h"
+#include "emu/emu.h"
+#include "vm/vm_internal.h"
+
+static struct shm_session *session;
+static volatile int stop_watch;
+static pthread_t watcher;
+static bool watching;
+
+static void *watch(void *arg)
+{
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	sigset_t all;
+	char buf[4096];
+	int ticks = 0;
+
+	/* signals are the host's business */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (fd >= 0 && inotify_add_watch(fd, shm_session_dir(session),
+					 IN_CREATE | IN_DELETE | IN_MOVED_TO |
+						 IN_CLOSE_WRITE) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	while (!stop_watch) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = fd >= 0 ? poll(&p, 1, 200) : (usleep(200000), 0);
+
+		if (n > 0) {
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			attach_sync(session);
+		}
+		if (++ticks >= 5 || (n == 0 && fd < 0)) { /* ~1 s */
+			ticks = 0;
+			if (shm_gc(session) > 0 || fd < 0)
+				attach_sync(session);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return arg;
+}
+
+static void start_watcher(void)
+{
+	stop_watch = 0;
+	watching = pthread_create(&watcher, NULL, watch, NULL) == 0;
+	if (watching)
+		pthread_setname_np(watcher, "bpfx-agent");
+}
+
+static void after_fork_child(void)
+{
+	/* the watcher thread did not survive fork; our hooks did */
+	watching = false;
+	start_watcher();
+}
+
+/* Probes on libraries loaded later: sync after each dlopen. */
+void *dlopen(const char *file, int mode);
+__attribute__((visibility("default"))) void *dlopen(const char *file, int mode)
+{
+	static void *(*real)(const char *, int);
+	void *h;
+
+	if (!real)
+		real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+	if (!real)
+		return NULL;
+	h = real(file, mode);
+	if (h && session)
+		attach_sync(session);
+	return h;
+}
+
+__attribute__((constructor)) static void agent_start(void)
+{
+	struct attach_stats st;
+	const char *name = getenv("BPFX_SESSION");
+
+	if (session)
+		return;
+	if (emu_set_session(name) && !emu_session())
+		return;
+	session = emu_session();
+	if (!session) {
+		vm_log(BPFX_WARN, "bpfx agent: no session: %s\n", strerror(errno));
+		return;
+	}
+	attach_sync(session);
+	attach_get_stats(&st);
+	if (getenv("BPFX_AGENT_VERBOSE"))
+		vm_log(BPFX_WARN, "bpfx agent: pid %d: %u probes attached, %u pending\n",
+		       getpid(), st.attached, st.pending);
+	pthread_atfork(NULL, NULL, after_fork_child);
+	start_watcher();
+}
+
+__attribute__((destructor)) static void agent_stop(void)
+{
+	if (watching) {
+		stop_watch = 1;
+		pthread_join(watcher, NULL);
+		watching = false;
+	}
+}

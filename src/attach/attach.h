@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* attach.h - the session's links made true in this process (uprobes,
+ * return probes; syscall tracepoints later). See uprobe.c. */
+#ifndef BPFX_ATTACH_H
+#define BPFX_ATTACH_H
+
+#include <stdint.h>
+
+#include "shm/shm.h"
+
+struct attach_stats {
+	uint32_t attached; /* links active in this process */
+	uint32_t pending;  /* links whose binary is not mapped here (yet) */
+	uint32_t failed;   /* hooks refused (reason logged) */
+};
+
+/* Attach every applicable link not attached yet; detach links that are
+ * gone or detached. Idempotent; cheap when nothing changed. */
+int attach_sync(struct shm_session *s);
+/* Restore every patched function. */
+void attach_detach_all(void);
+void attach_get_stats(struct attach_stats *out);
+
+#endif

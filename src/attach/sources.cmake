@@ -1,0 +1,3 @@
+list(APPEND BPFX_STAGE_SOURCES
+  ${CMAKE_SOURCE_DIR}/src/attach/uprobe.c
+)

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uprobe.c - make the session's uprobe links true in this process.
+ *
+ * attach_sync() compares the links in the session with what this process
+ * has patched: a new link whose binary is mapped here (same device and
+ * inode, any path) gets its program instantiated (JIT) and its function
+ * hooked; a link that is gone or detached is removed, and a function with
+ * no programs left is restored byte for byte. A link whose binary is not
+ * mapped yet stays pending and is retried at the next sync (after dlopen).
+ *
+ * One hook per function ("site") carries two program lists, entry and
+ * return. Lists are immutable once published; an update publishes a new
+ * list with one atomic store, so handlers never take a lock. Replaced
+ * lists are kept (not freed) since a thread may still be walking them:
+ * they are small and bounded by the number of attach operations.
+ *
+ * The program context is the hook's register snapshot, which is laid out
+ * as the kernel's struct pt_regs: PT_REGS_PARM1(ctx) etc. work unchanged.
+ * bpf_override_return in an entry program skips the function.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "attach/attach.h"
+#include "emu/emu.h"
+#include "hook/hook.h"
+#include "vm/vm_internal.h"
+
+_Static_assert(sizeof(struct hook_regs) == 21 * 8,
+	       "hook_regs must be the kernel's struct pt_regs");
+
+struct prog_ent {
+	const struct bpfx_prog *prog;
+	vm_jit_fn fn;	   /* NULL: interpreter */
+	uint64_t cookie;
+	uint32_t link_id;
+};
+
+struct prog_list {
+	uint32_t n;
+	struct prog_ent e[];
+};
+
+struct site {
+	uint64_t addr;
+	struct hook *hook;
+	bool has_return_hook;
+	struct prog_list *entry, *ret;	/* published with release stores */
+	struct site *next;
+};
+
+struct attached {
+	uint32_t link_id;
+	uint32_t kind;
+	struct site *site;
+	struct emu_prog *prog;
+	uint64_t semaphore;	/* USDT semaphore address, 0 none */
+	struct attached *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct site *sites;
+static struct attached *attached;
+static struct attach_stats stats;
+
+static void run_list(const struct prog_list *l, struct hook_regs *regs,
+		     uint64_t ip)
+{
+	uint32_t i;
+	uint64_t r0;
+
+	if (!l)
+		return;
+	vm_run.func_ip = ip;
+	for (i = 0; i < l->n; i++) {
+		const struct prog_ent *e = &l->e[i];
+
+		vm_run.prog = e->prog;
+		vm_run.cookie = e->cookie;
+		if (e->fn)
+			e->fn(regs, sizeof(*regs));
+		else
+			bpfx_prog_run(e->prog, BPFX_ENGINE_INTERP, regs,
+				      sizeof(*regs), &r0);
+	}
+	vm_run.prog = NULL;
+}
+
+static int on_entry(void *ctx, struct hook_regs *regs)
+{
+	struct site *s = ctx;
+
+	vm_run.override = 0;
+	run_list(__atomic_load_n(&s->entry, __ATOMIC_ACQUIRE), regs, s->addr);
+	if (vm_run.override) {
+		vm_run.override = 0;
+		return hook_regs_override_return(regs, vm_run.override_rc);
+	}
+	return HOOK_CONTINUE;
+}
+
+static void on_return(void *ctx, struct hook_regs *regs)
+{
+	struct site *s = ctx;
+
+	run_list(__atomic_load_n(&s->ret, __ATOMIC_ACQUIRE), regs, s->addr);
+}
+
+/* A copy of @l with @add appended (add != NULL) or link @drop removed. */
+static struct prog_list *list_edit(const struct prog_list *l,
+				   const struct prog_ent *add, uint32_t drop)
+{
+	uint32_t n = l ? l->n : 0, i, k = 0;
+	struct prog_list *nl = calloc(1, sizeof(*nl) + (n + 1) * sizeof(nl->e[0]));
+
+	if (!nl)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (add || l->e[i].link_id != drop)
+			nl->e[k++] = l->e[i];
+	if (add)
+		nl->e[k++] = *add;
+	nl->n = k;
+	return nl;
+}
+
+/* (Re)install the hook of @s so it has a return handler iff needed. */
+static int rehook(struct site *s, char *why, size_t whylen)
+{
+	bool want_ret = s->ret && s->ret->n;
+	bool want = want_ret || (s->entry && s->entry->n);
+	struct hook_desc d = {
+		.sz = sizeof(d),
+		.on_entry = on_entry,
+		.on_return = want_ret ? on_return : NULL,
+		.ctx = s,
+		.why = why,
+		.whylen = whylen,
+	};
+	int err;
+
+	if (s->hook && (!want || want_ret != s->has_return_hook)) {
+		hook_remove(s->hook);
+		s->hook = NULL;
+	}
+	if (!want || s->hook)
+		return 0;
+	err = hook_install((void *)(uintptr_t)s->addr, &d, &s->hook);
+	if (!err)
+		s->has_return_hook = want_ret;
+	return err;
+}
+
+static struct site *site_get(uint64_t addr)
+{
+	struct site *s;
+
+	for (s = sites; s; s = s->next)
+		if (s->addr == addr)
+			return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->addr = addr;
+	s->next = sites;
+	sites = s;
+	return s;
+}
+
+/* ---- where is a file offset of a binary in this process? ---- */
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	uint64_t dev, ino;
+	bool exec, write;
+};
+
+static int read_maps(struct mapping **out, size_t *n)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	struct mapping *v = NULL;
+	size_t cap = 0, k = 0;
+	char line[4096];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, pgoff, ino;
+		unsigned maj, min;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end,
+			   perms, &pgoff, &maj, &min, &ino) != 7 || !ino)
+			continue;
+		if (k == cap) {
+			struct mapping *nv = realloc(v, (cap = cap ? 2 * cap : 64) *
+							       sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				fclose(f);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[k].start = start;
+		v[k].end = end;
+		v[k].pgoff = pgoff;
+		v[k].dev = makedev(maj, min);
+		v[k].ino = ino;
+		v[k].exec = perms[2] == 'x';
+		v[k].write = perms[1] == 'w';
+		k++;
+	}
+	fclose(f);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* Address of file offset @off of (dev, ino) in an executable (or, for
+ * @data, writable) mapping; 0 if not mapped. */
+static uint64_t addr_of(const struct mapping *m, size_t n, uint64_t dev,
+			uint64_t ino, uint64_t off, bool data)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (m[i].dev != dev || m[i].ino != ino)
+			continue;
+		if (data ? !m[i].write : !m[i].exec)
+			continue;
+		if (off >= m[i].pgoff && off < m[i].pgoff + (m[i].end - m[i].start))
+			return m[i].start + (off - m[i].pgoff);
+	}
+	return 0;
+}
+
+static struct attached *find_attached(uint32_t link_id)
+{
+	struct attached *a;
+
+	for (a = attached; a; a = a->next)
+		if (a->link_id == link_id)
+			return a;
+	return NULL;
+}
+
+static void detach_one(struct attached *a)
+{
+	struct site *s = a->site;
+	struct prog_list **lp = a->kind == LINK_URETPROBE ? &s->ret : &s->entry;
+	struct prog_list *nl = list_edit(*lp, NULL, a->link_id);
+
+	if (nl)
+		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+	rehook(s, NULL, 0);
+	if (a->semaphore)
+		__atomic_fetch_sub((uint16_t *)(uintptr_t)a->semaphore, 1,
+				   __ATOMIC_RELAXED);
+	/* the program stays instantiated: a thread may still run it */
+	stats.attached--;
+}
+
+static int attach_one(struct shm_session *s, uint32_t id,
+		      const struct link_obj *l, const struct mapping *maps,
+		      size_t nmaps)
+{
+	struct attached *a;
+	struct emu_prog *prog;
+	struct prog_ent ent = { 0 };
+	struct prog_list **lp, *nl;
+	struct site *site;
+	uint64_t addr, sem = 0;
+	char why[256] = "";
+	int err;
+
+	addr = addr_of(maps, nmaps, l->dev, l->ino, l->offset, false);
+	if (!addr)
+		return -ENOENT; /* not mapped (yet) */
+	if (l->ref_ctr_off) {
+		sem = addr_of(maps, nmaps, l->dev, l->ino, l->ref_ctr_off, true);
+		if (!sem)
+			return -ENOENT;
+	}
+	err = emu_prog_open(s, l->prog_id, &prog);
+	if (err)
+		return err;
+	err = emu_prog_instantiate(prog, emu_vm(), true);
+	if (err) {
+		vm_log(BPFX_WARN, "bpfx agent: link %u: program %u: %s\n", id,
+		       l->prog_id, strerror(-err));
+		emu_prog_close(prog);
+		return err;
+	}
+	site = site_get(addr);
+	a = calloc(1, sizeof(*a));
+	if (!site || !a) {
+		free(a);
+		emu_prog_close(prog);
+		return -ENOMEM;
+	}
+	ent.prog = prog->vm_prog;
+	ent.fn = prog->engine == BPFX_ENGINE_JIT ? prog->vm_prog->jit_entry : NULL;
+	ent.cookie = l->cookie;
+	ent.link_id = id;
+	lp = l->kind == LINK_URETPROBE ? &site->ret : &site->entry;
+	nl = list_edit(*lp, &ent, 0);
+	if (!nl) {
+		free(a);
+		emu_prog_close(prog);
+		return -ENOMEM;
+	}
+	__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+	err = rehook(site, why, sizeof(why));
+	if (err) {
+		vm_log(BPFX_WARN, "bpfx agent: cannot hook %s+0x%llx: %s\n",
+		       l->path, (unsigned long long)l->offset,
+		       why[0] ? why : strerror(-err));
+		nl = list_edit(*lp, NULL, id);
+		if (nl)
+			__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+		free(a);
+		emu_prog_close(prog);
+		stats.failed++;
+		return err;
+	}
+	if (sem)
+		__atomic_fetch_add((uint16_t *)(uintptr_t)sem, 1, __ATOMIC_RELAXED);
+	a->link_id = id;
+	a->kind = l->kind;
+	a->site = site;
+	a->prog = prog;
+	a->semaphore = sem;
+	a->next = attached;
+	attached = a;
+	stats.attached++;
+	return 0;
+}
+
+int attach_sync(struct shm_session *s)
+{
+	struct mapping *maps = NULL;
+	size_t nmaps = 0;
+	struct attached **pa, *a;
+	uint32_t id = 0;
+	int err, pending = 0;
+
+	pthread_mutex_lock(&lock);
+	/* drop what is gone or detached */
+	for (pa = &attached; (a = *pa);) {
+		const struct link_obj *l;
+		void *mem;
+		size_t size;
+		bool gone = emu_link_map(s, a->link_id, &l, &mem, &size) != 0;
+
+		if (!gone) {
+			gone = __atomic_load_n(&l->detached, __ATOMIC_ACQUIRE);
+			shm_obj_unmap(mem, size);
+		}
+		if (gone) {
+			*pa = a->next;
+			detach_one(a);
+			free(a);
+			continue;
+		}
+		pa = &a->next;
+	}
+	err = read_maps(&maps, &nmaps);
+	if (err)
+		goto out;
+	while (!shm_obj_next_id(s, SHM_LINK, id, &id)) {
+		const struct link_obj *l;
+		void *mem;
+		size_t size;
+
+		if (find_attached(id) || emu_link_map(s, id, &l, &mem, &size))
+			continue;
+		if (!l->detached && (l->kind == LINK_UPROBE || l->kind == LINK_URETPROBE) &&
+		    (l->pid < 0 || l->pid == getpid()) &&
+		    attach_one(s, id, l, maps, nmaps) == -ENOENT)
+			pending++;
+		shm_obj_unmap(mem, size);
+	}
+	stats.pending = (uint32_t)pending;
+out:
+	free(maps);
+	pthread_mutex_unlock(&lock);
+	return err;
+}
+
+void attach_detach_all(void)
+{
+	struct attached *a;
+
+	pthread_mutex_lock(&lock);
+	while ((a = attached)) {
+		attached = a->next;
+		detach_one(a);
+		free(a);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void attach_get_stats(struct attach_stats *out)
+{
+	pthread_mutex_lock(&lock);
+	*out = stats;
+	pthread_mutex_unlock(&lock);
+}
