@@ -29,9 +29,14 @@ test: build asan
 bench: build
 	@$(CMAKE) --build build --target bench-all
 
+# The main job on a bundled target: a malloc size histogram and per-process
+# call counts from a userspace uprobe on libc's malloc, in a program that
+# allocates in a loop. Ends by itself when the target exits.
 demo: build
-	@echo "make demo: the uprobe front door (bpfx run) is not built yet; see README.md" >&2
-	@exit 1
+	@./build/bpfx --session demo reset >/dev/null
+	./build/bpfx --session demo run build/examples/malloc.bpf.o -- \
+		build/tests/targets/alloc_loop 200000
+	@./build/bpfx --session demo reset >/dev/null
 
 deps:
 	./scripts/deps.sh

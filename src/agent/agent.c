@@ -36,19 +36,47 @@ static volatile int stop_watch;
 static pthread_t watcher;
 static bool watching;
 
+/* Does this batch of inotify events concern links? Our own activity
+ * (holds we take, files we map) must not wake us, or we would loop. */
+static bool relevant(const char *buf, ssize_t len)
+{
+	const struct inotify_event *ev;
+	char mine[24];
+	size_t ml;
+	ssize_t off;
+
+	ml = (size_t)snprintf(mine, sizeof(mine), ".%d", (int)getpid());
+	for (off = 0; off < len; off += (ssize_t)sizeof(*ev) + ev->len) {
+		ev = (const struct inotify_event *)(buf + off);
+		if (!ev->len || (ev->mask & IN_Q_OVERFLOW))
+			return true;
+		/* a link published or removed; "ctl" written by a loader after
+		 * it publishes or detaches links (emu_notify_agents) */
+		if (!strcmp(ev->name, "ctl") && (ev->mask & IN_CLOSE_WRITE))
+			return true;
+		if (!strncmp(ev->name, "link.", 5) && !(ev->mask & IN_CLOSE_WRITE))
+			return true;
+		/* a loader letting go of a link: its hold file disappears */
+		if ((ev->mask & IN_DELETE) && !strncmp(ev->name, "hold.", 5)) {
+			size_t nl = strlen(ev->name);
+
+			if (nl < ml || strcmp(ev->name + nl - ml, mine))
+				return true;
+		}
+	}
+	return false;
+}
+
 static void *watch(void *arg)
 {
 	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	sigset_t all;
-	char buf[4096];
+	char buf[4096] __attribute__((aligned(8)));
 	int ticks = 0;
 
-	/* signals are the host's business */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	vm_thread_block_signals();
 	if (fd >= 0 && inotify_add_watch(fd, shm_session_dir(session),
 					 IN_CREATE | IN_DELETE | IN_MOVED_TO |
-						 IN_CLOSE_WRITE) < 0) {
+						 IN_CLOSE_WRITE | IN_Q_OVERFLOW) < 0) {
 		close(fd);
 		fd = -1;
 	}
@@ -57,9 +85,13 @@ static void *watch(void *arg)
 		int n = fd >= 0 ? poll(&p, 1, 200) : (usleep(200000), 0);
 
 		if (n > 0) {
-			while (read(fd, buf, sizeof(buf)) > 0)
-				;
-			attach_sync(session);
+			bool sync = false;
+			ssize_t len;
+
+			while ((len = read(fd, buf, sizeof(buf))) > 0)
+				sync |= relevant(buf, len);
+			if (sync)
+				attach_sync(session);
 		}
 		if (++ticks >= 5 || (n == 0 && fd < 0)) { /* ~1 s */
 			ticks = 0;

@@ -198,15 +198,17 @@ static void trace_poll(struct trace_tail *t)
 static void print_log2_hist(const uint64_t *slots, int n)
 {
 	uint64_t max = 0;
-	int i, last = -1;
+	int i, first = -1, last = -1;
 
 	for (i = 0; i < n; i++) {
 		if (slots[i] > max)
 			max = slots[i];
+		if (slots[i] && first < 0)
+			first = i;
 		if (slots[i])
 			last = i;
 	}
-	for (i = 0; i <= last; i++) {
+	for (i = first < 0 ? 0 : first; i <= last; i++) {
 		uint64_t lo = i ? 1ull << (i - 1) : 0, hi = (1ull << i) - 1;
 		int bar = max ? (int)(slots[i] * 40 / max) : 0;
 
@@ -305,6 +307,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if ((cmd && !*cmd) || (cmd && pid))
 		goto usage;
+	if (pid && kill(pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "bpfx run: no process %d\n", pid);
+		return 1;
+	}
 	obj = cli_load_object(argv[1]);
 	if (!obj)
 		return 1;
@@ -450,16 +456,7 @@ int cmd_detach(int argc, char **argv)
 	}
 	while (!shm_obj_next_id(s, SHM_LINK, id, &id))
 		n += emu_link_detach_id(s, id) == 0;
-	/* wake every agent: they watch the session directory */
-	{
-		char p[PATH_MAX];
-		int fd;
-
-		snprintf(p, sizeof(p), "%s/ctl", shm_session_dir(s));
-		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-	}
+	emu_notify_agents(s);
 	printf("detached %d link%s\n", n, n == 1 ? "" : "s");
 	return 0;
 }

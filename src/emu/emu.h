@@ -105,6 +105,9 @@ int emu_link_map(struct shm_session *s, uint32_t id, const struct link_obj **out
 /* Mark link @id detached: every agent unpatches it at its next sync. */
 int emu_link_detach_id(struct shm_session *s, uint32_t id);
 
+/* Wake every agent of session @s: they re-read the links. */
+void emu_notify_agents(struct shm_session *s);
+
 /* ---- perf events (uprobe PMU) ---- */
 struct perf_event_attr;
 /* perf_event_open(2) for the uprobe PMU (and later tracepoints): an fd

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "emu/emu_internal.h"
+#include "vm/vm_internal.h"
 
 static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		      off_t off)
@@ -86,11 +87,8 @@ static void *watch(void *arg)
 	struct waker *w = arg;
 	struct ringbuf_view v;
 	uint64_t last, one = 1;
-	sigset_t all;
 
-	/* signals are the host's business, never this thread's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	vm_thread_block_signals();
 	if (ringbuf_view(w->map, &v))
 		return NULL;
 	last = *v.consumer_pos;

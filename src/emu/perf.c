@@ -128,6 +128,17 @@ long emu_perf_event_open(const struct perf_event_attr *attr, int pid, int cpu,
 	return fd;
 }
 
+void emu_notify_agents(struct shm_session *s)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ctl", shm_session_dir(s));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* A link object in the session for @prog through @p; returns its fd. */
 static long make_link(struct perf_probe *p, uint32_t prog_id, uint64_t cookie)
 {
@@ -160,6 +171,7 @@ static long make_link(struct perf_probe *p, uint32_t prog_id, uint64_t cookie)
 		shm_obj_release(emu_session(), SHM_LINK, (uint32_t)id);
 	else
 		p->link_id = (uint32_t)id;
+	emu_notify_agents(emu_session());
 	return fd;
 }
 
@@ -213,6 +225,7 @@ long emu_link_detach(union bpf_attr *a)
 	err = emu_link_detach_id(emu_session(), id);
 	if (!err)
 		shm_obj_release(emu_session(), SHM_LINK, id);
+	emu_notify_agents(emu_session());
 	return err;
 }
 

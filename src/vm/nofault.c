@@ -151,6 +151,24 @@ int vm_nofault_sigaction(int sig, const struct sigaction *act,
 	return 0;
 }
 
+void vm_thread_block_signals(void)
+{
+	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGTRAP, SIGILL, SIGFPE };
+	sigset_t set;
+	size_t i;
+	int sig;
+
+	/* async signals are the host's: never deliver them to our threads;
+	 * synchronous ones must stay open (blocked, the kernel kills the
+	 * process), and so must real-time ones (code patching uses one) */
+	sigemptyset(&set);
+	for (sig = 1; sig < SIGRTMIN; sig++)
+		sigaddset(&set, sig);
+	for (i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+		sigdelset(&set, sync_sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 void vm_nofault_init(void)
 {
 	pthread_once(&once, install);

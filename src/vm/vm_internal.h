@@ -108,6 +108,9 @@ void jit_free(struct bpfx_prog *prog);
 void vm_nofault_init(void);
 long vm_nofault_copy(void *dst, const void *src, size_t n);
 long vm_nofault_strncpy(void *dst, const void *src, size_t n);
+/* For bpfx's own helper threads: block the host's asynchronous signals,
+ * leave synchronous and real-time ones deliverable. */
+void vm_thread_block_signals(void);
 struct sigaction;
 int vm_nofault_sigaction(int sig, const struct sigaction *act,
 			 struct sigaction *old);
