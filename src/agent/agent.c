@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,11 +137,36 @@ __attribute__((visibility("default"))) void *dlopen(const char *file, int mode)
 	return h;
 }
 
+/* Injected by `bpfx attach`: the injector left the session name in
+ * /dev/shm/bpfx-<uid>-inject-<pid>. */
+static const char *injected_session(char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/bpfx-%u-inject-%d", (unsigned)getuid(),
+		 (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	unlink(path);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
 __attribute__((constructor)) static void agent_start(void)
 {
 	struct attach_stats st;
-	const char *name = getenv("BPFX_SESSION");
+	char note[64];
+	const char *name = injected_session(note, sizeof(note));
 
+	if (!name)
+		name = getenv("BPFX_SESSION");
 	if (session)
 		return;
 	if (emu_set_session(name) && !emu_session())

@@ -27,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "emu/emu.h"
+#include "inject/inject.h"
 
 #define MAX_LINKS 256
 
@@ -311,6 +313,18 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "bpfx run: no process %d\n", pid);
 		return 1;
 	}
+	if (pid && !inject_has_agent(pid)) {
+		char agent[PATH_MAX], why[512];
+		int err = agent_path(agent, sizeof(agent));
+
+		if (!err)
+			err = inject_agent(pid, agent, cli_session_name(), why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "bpfx run: cannot load the agent into %d: %s\n", pid,
+				err && why[0] ? why : strerror(-err));
+			return 1;
+		}
+	}
 	obj = cli_load_object(argv[1]);
 	if (!obj)
 		return 1;
@@ -458,5 +472,38 @@ int cmd_detach(int argc, char **argv)
 		n += emu_link_detach_id(s, id) == 0;
 	emu_notify_agents(s);
 	printf("detached %d link%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* `bpfx attach PID`: load the agent into a running process. */
+int cmd_attach(int argc, char **argv)
+{
+	char agent[PATH_MAX], why[512];
+	struct timespec t0, t1;
+	pid_t pid;
+	int err;
+
+	if (argc != 2 || (pid = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: bpfx attach PID\n");
+		return 2;
+	}
+	if (inject_has_agent(pid)) {
+		printf("process %d already has the agent\n", pid);
+		return 0;
+	}
+	if (agent_path(agent, sizeof(agent))) {
+		fprintf(stderr, "bpfx attach: cannot find libbpfx-agent.so\n");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = inject_agent(pid, agent, cli_session_name(), why, sizeof(why));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (err) {
+		fprintf(stderr, "bpfx attach: %s\n", why[0] ? why : strerror(-err));
+		return 1;
+	}
+	printf("agent loaded into process %d in %.1f ms\n", pid,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return 0;
 }

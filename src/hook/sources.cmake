@@ -1,0 +1,11 @@
+# src/hook: inline function hooks (Zydis decoder glue, relocator,
+# trampolines, safe patching). Included by the top-level CMakeLists.txt.
+list(APPEND BPFX_STAGE_SOURCES
+  ${CMAKE_SOURCE_DIR}/src/hook/decode.c
+  ${CMAKE_SOURCE_DIR}/src/hook/reloc.c
+  ${CMAKE_SOURCE_DIR}/src/hook/tramp.c
+  ${CMAKE_SOURCE_DIR}/src/hook/patch.c
+  ${CMAKE_SOURCE_DIR}/src/hook/maps.c
+  ${CMAKE_SOURCE_DIR}/src/hook/hook.c
+)
+list(APPEND BPFX_STAGE_LIBS Zydis)

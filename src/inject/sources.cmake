@@ -1,0 +1,4 @@
+list(APPEND BPFX_STAGE_SOURCES
+  ${CMAKE_SOURCE_DIR}/src/inject/inject.c
+)
+list(APPEND BPFX_STAGE_LIBS dl)
