@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "attach/attach.h"
+#include "attach/attach_internal.h"
 #include "emu/emu.h"
 #include "hook/hook.h"
 #include "vm/vm_internal.h"
@@ -257,8 +258,15 @@ static struct attached *find_attached(uint32_t link_id)
 static void detach_one(struct attached *a)
 {
 	struct site *s = a->site;
-	struct prog_list **lp = a->kind == LINK_URETPROBE ? &s->ret : &s->entry;
-	struct prog_list *nl = list_edit(*lp, NULL, a->link_id);
+	struct prog_list **lp, *nl;
+
+	if (a->kind == LINK_TRACEPOINT) {
+		attach_syscall_remove(a->link_id);
+		stats.attached--;
+		return;
+	}
+	lp = a->kind == LINK_URETPROBE ? &s->ret : &s->entry;
+	nl = list_edit(*lp, NULL, a->link_id);
 
 	if (nl)
 		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
@@ -346,6 +354,39 @@ static int attach_one(struct shm_session *s, uint32_t id,
 	return 0;
 }
 
+static int attach_tracepoint(struct shm_session *s, uint32_t id,
+			     const struct link_obj *l)
+{
+	struct emu_prog *prog;
+	struct attached *a = calloc(1, sizeof(*a));
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = emu_prog_open(s, l->prog_id, &prog);
+	if (!err)
+		err = emu_prog_instantiate(prog, emu_vm(), true);
+	else
+		prog = NULL;
+	if (!err)
+		err = attach_syscall_add(id, l->path, prog, l->cookie);
+	if (err) {
+		vm_log(BPFX_WARN, "bpfx agent: link %u (%s): %s\n", id, l->path,
+		       strerror(-err));
+		emu_prog_close(prog);
+		free(a);
+		stats.failed++;
+		return err;
+	}
+	a->link_id = id;
+	a->kind = LINK_TRACEPOINT;
+	a->prog = prog;
+	a->next = attached;
+	attached = a;
+	stats.attached++;
+	return 0;
+}
+
 int attach_sync(struct shm_session *s)
 {
 	struct mapping *maps = NULL;
@@ -384,10 +425,12 @@ int attach_sync(struct shm_session *s)
 
 		if (find_attached(id) || emu_link_map(s, id, &l, &mem, &size))
 			continue;
-		if (!l->detached && (l->kind == LINK_UPROBE || l->kind == LINK_URETPROBE) &&
-		    (l->pid < 0 || l->pid == getpid()) &&
-		    attach_one(s, id, l, maps, nmaps) == -ENOENT)
-			pending++;
+		if (!l->detached && (l->pid < 0 || l->pid == getpid())) {
+			if (l->kind == LINK_TRACEPOINT)
+				attach_tracepoint(s, id, l);
+			else if (attach_one(s, id, l, maps, nmaps) == -ENOENT)
+				pending++;
+		}
 		shm_obj_unmap(mem, size);
 	}
 	stats.pending = (uint32_t)pending;

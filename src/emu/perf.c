@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
@@ -47,6 +48,62 @@ struct perf_probe {
 static pthread_mutex_t probes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct perf_probe *probes;
 static int uprobe_type = -2; /* -2 unknown, -1 none */
+
+/*
+ * Syscall tracepoints: PERF_TYPE_TRACEPOINT with config = the event id
+ * from tracefs. Ids of events under syscalls/ and raw_syscalls/ are ours
+ * (the agent intercepts the target's syscalls); any other tracepoint is
+ * the kernel's. Writes "syscalls/sys_enter_openat" into @name.
+ */
+static bool syscall_tp_name(uint64_t id, char *name, size_t size)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing/events",
+					     "/sys/kernel/debug/tracing/events" };
+	static const char *const cats[] = { "syscalls", "raw_syscalls" };
+	size_t r, c;
+
+	for (r = 0; r < 2; r++) {
+		for (c = 0; c < 2; c++) {
+			char dir[256], path[1024], buf[32];
+			struct dirent *de;
+			DIR *d;
+
+			snprintf(dir, sizeof(dir), "%s/%s", roots[r], cats[c]);
+			d = opendir(dir);
+			if (!d)
+				continue;
+			while ((de = readdir(d))) {
+				ssize_t n;
+				int fd;
+
+				if (de->d_name[0] == '.' || strlen(de->d_name) > 200)
+					continue;
+				snprintf(path, sizeof(path), "%s/%s/id", dir, de->d_name);
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					continue;
+				n = read(fd, buf, sizeof(buf) - 1);
+				close(fd);
+				if (n <= 0)
+					continue;
+				buf[n] = '\0';
+				if (strtoull(buf, NULL, 10) == id) {
+					size_t l = strlen(cats[c]);
+
+					if (l + 2 + strlen(de->d_name) > size)
+						break;
+					memcpy(name, cats[c], l);
+					name[l] = '/';
+					strcpy(name + l + 1, de->d_name);
+					closedir(d);
+					return true;
+				}
+			}
+			closedir(d);
+		}
+	}
+	return false;
+}
 
 static int read_uprobe_type(void)
 {
@@ -88,27 +145,40 @@ long emu_perf_event_open(const struct perf_event_attr *attr, int pid, int cpu,
 	long n;
 	int fd;
 
-	if (!attr || (int)attr->type != read_uprobe_type() || uprobe_type < 0)
+	char tp[256];
+
+	if (!attr)
+		return -EFAULT;
+	if (attr->type == PERF_TYPE_TRACEPOINT) {
+		if (!syscall_tp_name(attr->config, tp, sizeof(tp)))
+			return -ENOTSUP; /* a kernel tracepoint: the kernel's */
+	} else if ((int)attr->type != read_uprobe_type() || uprobe_type < 0) {
 		return -ENOTSUP;
+	}
 	if (group_fd != -1)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	n = vm_nofault_strncpy(p->path, (const void *)(uintptr_t)attr->config1,
-			       sizeof(p->path));
-	if (n < 0 || (size_t)n == sizeof(p->path)) {
-		free(p);
-		return n < 0 ? -EFAULT : -ENAMETOOLONG;
+	if (attr->type == PERF_TYPE_TRACEPOINT) {
+		p->kind = LINK_TRACEPOINT;
+		snprintf(p->path, sizeof(p->path), "%s", tp);
+	} else {
+		n = vm_nofault_strncpy(p->path, (const void *)(uintptr_t)attr->config1,
+				       sizeof(p->path));
+		if (n < 0 || (size_t)n == sizeof(p->path)) {
+			free(p);
+			return n < 0 ? -EFAULT : -ENAMETOOLONG;
+		}
+		if (stat(p->path, &p->bin)) {
+			n = -errno;
+			free(p);
+			return n;
+		}
+		p->kind = (attr->config & 1) ? LINK_URETPROBE : LINK_UPROBE;
+		p->offset = attr->config2;
+		p->ref_ctr_off = attr->config >> 32;
 	}
-	if (stat(p->path, &p->bin)) {
-		n = -errno;
-		free(p);
-		return n;
-	}
-	p->kind = (attr->config & 1) ? LINK_URETPROBE : LINK_UPROBE;
-	p->offset = attr->config2;
-	p->ref_ctr_off = attr->config >> 32;
 	p->pid = pid;
 	fd = memfd_create("bpfx-uprobe", (flags & PERF_FLAG_FD_CLOEXEC) ? MFD_CLOEXEC : 0);
 	if (fd < 0 || fstat(fd, &st)) {
@@ -192,7 +262,8 @@ long emu_link_create(union bpf_attr *a)
 		return -EBADF;
 	if (p->link_id)
 		return -EEXIST;
-	if (prog->hdr->prog_type != BPF_PROG_TYPE_KPROBE)
+	if (prog->hdr->prog_type != (p->kind == LINK_TRACEPOINT ? BPF_PROG_TYPE_TRACEPOINT
+								 : BPF_PROG_TYPE_KPROBE))
 		return -EINVAL;
 	return make_link(p, prog->id, a->link_create.perf_event.bpf_cookie);
 }
@@ -244,6 +315,10 @@ long emu_perf_ioctl(int fd, unsigned long req, unsigned long arg)
 			return -EBADF;
 		if (p->link_id)
 			return -EEXIST;
+		if (prog->hdr->prog_type != (p->kind == LINK_TRACEPOINT
+						     ? BPF_PROG_TYPE_TRACEPOINT
+						     : BPF_PROG_TYPE_KPROBE))
+			return -EINVAL;
 		lfd = make_link(p, prog->id, 0);
 		if (lfd < 0)
 			return lfd;

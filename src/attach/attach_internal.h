@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* attach_internal.h - what crosses files inside src/attach. */
+#ifndef BPFX_ATTACH_INTERNAL_H
+#define BPFX_ATTACH_INTERNAL_H
+
+#include <stdint.h>
+
+#include "emu/emu.h"
+
+/*
+ * syscall.c: programs on syscall tracepoints in this process.
+ * @tp is "syscalls/sys_enter_<name>", "syscalls/sys_exit_<name>",
+ * "raw_syscalls/sys_enter" or "raw_syscalls/sys_exit"; @prog is
+ * instantiated (JIT where it compiled). Called with attach's lock held,
+ * from attach_sync. -errno on failure (the link stays unattached).
+ */
+int attach_syscall_add(uint32_t link_id, const char *tp, struct emu_prog *prog,
+		       uint64_t cookie);
+void attach_syscall_remove(uint32_t link_id);
+
+#endif
