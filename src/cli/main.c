@@ -15,6 +15,8 @@ static const struct {
 	{ "run", cmd_run,
 	  "OBJ.bpf.o [--pid PID | -- CMD ARGS...]  load, attach, print output and maps" },
 	{ "start", cmd_start, "-- CMD ARGS...  run CMD with the agent preloaded" },
+	{ "load", cmd_start,
+	  "-- TOOL ARGS...  run an unmodified eBPF tool (libbpf, bpftool) against the session" },
 	{ "attach", cmd_attach, "PID  load the agent into a running process (ptrace)" },
 	{ "link", cmd_link, "list  the session's links" },
 	{ "detach", cmd_detach, "--all  detach every link (targets are unpatched)" },

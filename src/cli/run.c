@@ -44,33 +44,39 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
-/* libbpfx-agent.so next to the bpfx binary (or $BPFX_AGENT). */
-static int agent_path(char *out, size_t size)
+/* @lib (libbpfx-agent.so, libbpfx-shim.so) next to the bpfx binary, or
+ * where $@env says. */
+static int lib_path(const char *lib, const char *env, char *out, size_t size)
 {
 	char self[PATH_MAX];
 	ssize_t n;
 
-	if (getenv("BPFX_AGENT")) {
-		snprintf(out, size, "%s", getenv("BPFX_AGENT"));
+	if (getenv(env)) {
+		snprintf(out, size, "%s", getenv(env));
 		return access(out, R_OK) ? -errno : 0;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	snprintf(out, size, "%s/libbpfx-agent.so", dirname(self));
+	snprintf(out, size, "%s/%s", dirname(self), lib);
 	return access(out, R_OK) ? -errno : 0;
 }
 
-/* Start @argv with the agent preloaded; returns the child's pid. */
-static pid_t spawn(char **argv)
+static int agent_path(char *out, size_t size)
+{
+	return lib_path("libbpfx-agent.so", "BPFX_AGENT", out, size);
+}
+
+/* Start @argv with @lib preloaded; returns the child's pid. */
+static pid_t spawn_with(char **argv, const char *lib, const char *env)
 {
 	char agent[PATH_MAX], preload[PATH_MAX * 2];
 	const char *old = getenv("LD_PRELOAD");
 	pid_t pid;
 
-	if (agent_path(agent, sizeof(agent))) {
-		fprintf(stderr, "bpfx: cannot find libbpfx-agent.so beside bpfx (set BPFX_AGENT)\n");
+	if (lib_path(lib, env, agent, sizeof(agent))) {
+		fprintf(stderr, "bpfx: cannot find %s beside bpfx (set %s)\n", lib, env);
 		return -1;
 	}
 	snprintf(preload, sizeof(preload), "%s%s%s", agent, old && *old ? ":" : "",
@@ -89,6 +95,11 @@ static pid_t spawn(char **argv)
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn(char **argv)
+{
+	return spawn_with(argv, "libbpfx-agent.so", "BPFX_AGENT");
 }
 
 /* uprobe/PATH:FUNC[+OFF] or uretprobe/... attached with @pid. */
@@ -392,16 +403,22 @@ usage:
 	return 2;
 }
 
+/* `bpfx start -- CMD` (agent preloaded: a target) and `bpfx load -- TOOL`
+ * (shim preloaded: an unmodified eBPF tool whose bpf(2), perf_event_open
+ * and map mmaps go to the session instead of the kernel). */
 int cmd_start(int argc, char **argv)
 {
+	bool load = !strcmp(argv[0], "load");
 	int status;
 	pid_t child;
 
 	if (argc < 3 || strcmp(argv[1], "--")) {
-		fprintf(stderr, "usage: bpfx start -- CMD ARGS...\n");
+		fprintf(stderr, "usage: bpfx %s -- %s ARGS...\n", argv[0],
+			load ? "TOOL" : "CMD");
 		return 2;
 	}
-	child = spawn(&argv[2]);
+	child = load ? spawn_with(&argv[2], "libbpfx-shim.so", "BPFX_SHIM")
+		     : spawn(&argv[2]);
 	if (child < 0)
 		return 1;
 	signal(SIGINT, SIG_IGN);

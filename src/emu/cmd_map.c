@@ -109,7 +109,7 @@ long emu_map_create(union bpf_attr *a)
 	err = map_create(emu_session(), &def, &m);
 	if (err)
 		return err;
-	fd = emu_obj_fd(SHM_MAP, m->id, m, &o);
+	fd = emu_obj_fd(SHM_MAP, m->id, m, true, &o);
 	if (fd < 0) {
 		map_close(m);
 		return fd;

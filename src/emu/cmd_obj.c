@@ -89,7 +89,7 @@ long emu_btf_load(union bpf_attr *a)
 	shm_obj_publish(mem);
 	shm_obj_unmap(mem, sizeof(struct shm_obj_hdr) + sizeof(struct btf_obj) +
 				   a->btf_size);
-	fd = emu_obj_fd(SHM_BTF, (uint32_t)id, NULL, NULL);
+	fd = emu_obj_fd(SHM_BTF, (uint32_t)id, NULL, true, NULL);
 	if (fd < 0)
 		shm_obj_release(emu_session(), SHM_BTF, (uint32_t)id);
 	return fd;
@@ -350,7 +350,7 @@ static long fd_for(enum shm_kind kind, uint32_t id)
 			err = emu_map_get(id, &m);
 			if (err)
 				return err;
-			return emu_obj_fd(SHM_MAP, id, m, NULL);
+			return emu_obj_fd(SHM_MAP, id, m, false, NULL);
 		}
 		if (kind == SHM_PROG) {
 			err = emu_prog_open(emu_session(), id, &p);
@@ -359,12 +359,7 @@ static long fd_for(enum shm_kind kind, uint32_t id)
 			handle = p;
 		}
 	}
-	err = shm_obj_hold(emu_session(), kind, id);
-	if (err) {
-		emu_prog_close(p);
-		return err;
-	}
-	fd = emu_obj_fd(kind, id, handle, &o);
+	fd = emu_obj_fd(kind, id, handle, false, &o);
 	if (fd < 0 || o->handle != handle)
 		emu_prog_close(p);
 	return fd;

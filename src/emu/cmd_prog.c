@@ -231,6 +231,9 @@ static long store_prog(struct load_ctx *c, uint32_t verified)
 	}
 	shm_obj_publish(vmem);
 	shm_obj_unmap(vmem, size);
+	/* the program keeps its maps alive, as the kernel's used_maps */
+	for (uint32_t k = 0; !err && k < c->nmaps; k++)
+		shm_obj_ref(emu_session(), c->map_ids[k], (uint32_t)id);
 	if (err) {
 		shm_obj_release(emu_session(), SHM_PROG, (uint32_t)id);
 		return err;
@@ -244,7 +247,7 @@ static long store_prog(struct load_ctx *c, uint32_t verified)
 			shm_obj_release(emu_session(), SHM_PROG, (uint32_t)id);
 			return err;
 		}
-		fd = emu_obj_fd(SHM_PROG, (uint32_t)id, p, &o);
+		fd = emu_obj_fd(SHM_PROG, (uint32_t)id, p, true, &o);
 		if (fd < 0 || o->handle != p)
 			emu_prog_close(p);
 		if (fd < 0)

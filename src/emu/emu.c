@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,7 +124,7 @@ static const char *kind_prefix(enum shm_kind kind)
  * first time this process opens the object (later opens reuse the entry and
  * @handle is left to the caller). Returns the fd or -errno.
  */
-int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle,
+int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle, bool held,
 	       struct emu_obj **out)
 {
 	struct shm_session *s = emu_session();
@@ -164,6 +165,17 @@ int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle,
 		o->next = buckets[bucket_of(st.st_dev, st.st_ino)];
 		buckets[bucket_of(st.st_dev, st.st_ino)] = o;
 	}
+	if (held && o->held) {
+		shm_obj_release(s, kind, id); /* one hold per process */
+	} else if (!held && !o->held) {
+		err = shm_obj_hold(s, kind, id);
+		if (err) {
+			pthread_mutex_unlock(&table_lock);
+			close(fd);
+			return err;
+		}
+	}
+	o->held = true;
 	pthread_mutex_unlock(&table_lock);
 	if (out)
 		*out = o;
@@ -206,6 +218,50 @@ bool emu_fd_is_handed_out(int fd)
 	return fl >= 0 && (fl & O_APPEND);
 }
 
+/*
+ * After the caller closed @fd (which referred to (@dev, @ino)): if no fd of
+ * this process refers to that object any more, drop the process's hold,
+ * as the kernel drops an object with its last fd. Handles stay (programs
+ * instantiated here may still use a map); a new fd re-holds.
+ */
+void emu_fd_closed(dev_t dev, ino_t ino)
+{
+	struct emu_obj *o;
+	struct stat key = { .st_dev = dev, .st_ino = ino };
+	char path[320];
+	struct dirent *de;
+	DIR *d;
+
+	pthread_mutex_lock(&table_lock);
+	o = find_stat(&key);
+	pthread_mutex_unlock(&table_lock);
+	if (!o || !o->held)
+		return;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		if (!stat(path, &st) && st.st_dev == dev && st.st_ino == ino) {
+			closedir(d);
+			return; /* another fd still refers to it */
+		}
+	}
+	closedir(d);
+	pthread_mutex_lock(&table_lock);
+	if (o->held) {
+		o->held = false;
+		shm_obj_release(emu_session(), o->kind, o->id);
+		if (o->kind == SHM_LINK)
+			emu_notify_agents(emu_session());
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
 struct bpfx_map *emu_fd_map(int fd)
 {
 	struct emu_obj *o = emu_obj_of_fd(fd);
@@ -234,7 +290,7 @@ int emu_map_get(uint32_t id, struct bpfx_map **out)
 	err = map_open(emu_session(), id, &m);
 	if (err)
 		return err;
-	fd = emu_obj_fd(SHM_MAP, id, m, &o);
+	fd = emu_obj_fd(SHM_MAP, id, m, true, &o); /* map_open holds */
 	if (fd < 0) {
 		map_close(m);
 		return fd;

@@ -134,6 +134,9 @@ bool emu_fd_object(int fd, enum shm_kind *kind, uint32_t *id);
 /* Was @fd handed out by the emulation (as opposed to the library's own
  * fds on the same object files)? The interposers redirect only these. */
 bool emu_fd_is_handed_out(int fd);
+/* The caller closed an fd that referred to object file (@dev, @ino): drop
+ * the process's hold if it was the last one (see emu.c). */
+void emu_fd_closed(dev_t dev, ino_t ino);
 /* The local handle behind an object fd, or NULL. */
 struct bpfx_map *emu_fd_map(int fd);
 struct emu_prog *emu_fd_prog(int fd);

@@ -14,12 +14,15 @@ struct emu_obj {
 	enum shm_kind kind;
 	uint32_t id;
 	void *handle; /* struct bpfx_map * / struct emu_prog * / NULL */
+	bool held;    /* this process holds the object (one hold, any fds) */
 	struct emu_obj *next;
 };
 
 struct emu_obj *emu_obj_of_fd(int fd);
 struct emu_obj *emu_obj_find(enum shm_kind kind, uint32_t id);
-int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle,
+/* A new fd for object (@kind, @id). The process's one hold on the object
+ * is taken here unless @held says the caller already has it (creation). */
+int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle, bool held,
 	       struct emu_obj **out);
 int emu_map_get(uint32_t id, struct bpfx_map **out);
 

@@ -234,9 +234,9 @@ static long make_link(struct perf_probe *p, uint32_t prog_id, uint64_t cookie)
 	memcpy(l->path, p->path, sizeof(l->path));
 	shm_obj_publish(mem);
 	shm_obj_unmap(mem, size);
-	/* the link holds its program, as the kernel's */
-	shm_obj_hold(emu_session(), SHM_PROG, prog_id);
-	fd = emu_obj_fd(SHM_LINK, (uint32_t)id, NULL, NULL);
+	/* the link keeps its program alive, as the kernel's */
+	shm_obj_ref(emu_session(), prog_id, (uint32_t)id);
+	fd = emu_obj_fd(SHM_LINK, (uint32_t)id, NULL, true, NULL);
 	if (fd < 0)
 		shm_obj_release(emu_session(), SHM_LINK, (uint32_t)id);
 	else

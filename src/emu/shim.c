@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "emu/emu.h"
@@ -115,6 +116,26 @@ __attribute__((visibility("default"))) void *
 mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return mmap(addr, len, prot, flags, fd, off);
+}
+
+int close(int fd);
+
+/* Closing the last fd of an object lets the object go, as in the kernel
+ * (libbpf's feature probes, bpf_link__destroy rely on it). */
+__attribute__((visibility("default"))) int close(int fd)
+{
+	struct stat st;
+	bool ours = emu_fd_is_handed_out(fd) && emu_fd_object(fd, NULL, NULL) &&
+		    !fstat(fd, &st);
+	long ret = raw_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
+
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	if (ours)
+		emu_fd_closed(st.st_dev, st.st_ino);
+	return 0;
 }
 
 /* A ring buffer fd registers as its eventfd (edge-triggered). */

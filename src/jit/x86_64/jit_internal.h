@@ -58,6 +58,7 @@ struct jit_ctx {
 	int err;	/* first error (-errno), sticky */
 	uint64_t base;	/* run-time address of buf[0]; 0 while sizing */
 	bool sizing;	/* pass 0: every variable jump is rel32 */
+	bool freeze;	/* last pass: jumps keep their previous form */
 	bool bmi2;	/* shlx/shrx/sarx available */
 	int pass;
 
@@ -68,6 +69,7 @@ struct jit_ctx {
 	uint32_t *prev, *cur;
 	uint32_t nlabels;
 	uint32_t insn;	/* instruction being translated */
+	uint8_t *jform;	/* per instruction: form of its variable jump */
 
 	/* Per-subprogram frame shape (jit.c). */
 	struct jit_frame *frames;
@@ -211,6 +213,11 @@ size_t jit_emit_jcc_short(struct jit_ctx *ctx, int cc);
 void jit_emit_jcc_disp(struct jit_ctx *ctx, int cc, int64_t disp, bool near);
 /* call rel32 to an absolute run-time address (caller checked the range). */
 void jit_emit_call_rel32(struct jit_ctx *ctx, uint64_t target);
+
+/* ---- jit.c ---- */
+
+/* Tests: 1 = use BMI2 shifts, 0 = never, -1 = when the CPU has them. */
+void jit_x86_force_bmi2(int on);
 
 /* ---- codemem.c: W^X code memory ---- */
 
