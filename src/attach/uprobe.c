@@ -84,7 +84,7 @@ static void run_list(const struct prog_list *l, struct hook_regs *regs,
 	for (i = 0; i < l->n; i++) {
 		const struct prog_ent *e = &l->e[i];
 
-		vm_run.prog = e->prog;
+		vm_run_begin(e->prog);
 		vm_run.cookie = e->cookie;
 		if (e->fn)
 			e->fn(regs, sizeof(*regs));

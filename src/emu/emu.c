@@ -64,6 +64,44 @@ struct shm_session *emu_session(void)
 	return s;
 }
 
+/* Prog arrays: a program id to this process's loaded program (kept for
+ * the life of the process, as the fd table's handles). */
+static const void *resolve_prog(uint32_t id, void *ctx)
+{
+	struct emu_obj *o = emu_obj_find(SHM_PROG, id);
+	struct emu_prog *p;
+
+	(void)ctx;
+	if (o && o->handle) {
+		p = o->handle;
+	} else {
+		int fd;
+
+		if (emu_prog_open(emu_session(), id, &p))
+			return NULL;
+		fd = emu_obj_fd(SHM_PROG, id, p, false, &o);
+		if (fd < 0) {
+			emu_prog_close(p);
+			return NULL;
+		}
+		close(fd);
+		if (o->handle != p) {
+			emu_prog_close(p);
+			p = o->handle;
+		}
+	}
+	if (!p || emu_prog_instantiate(p, emu_vm(), true))
+		return NULL;
+	return p->vm_prog;
+}
+
+static const struct bpfx_prog *tail_target(uint64_t map, uint64_t index)
+{
+	if (index > UINT32_MAX)
+		return NULL;
+	return map_prog_array_get((struct bpfx_map *)(uintptr_t)map, (uint32_t)index);
+}
+
 struct bpfx_vm *emu_vm(void)
 {
 	struct bpfx_vm *v;
@@ -74,6 +112,10 @@ struct bpfx_vm *emu_vm(void)
 		if (vm && helpers_register_all(vm)) {
 			bpfx_vm_destroy(vm);
 			vm = NULL;
+		}
+		if (vm) {
+			map_set_prog_resolver(resolve_prog, NULL);
+			vm_set_tail_resolver(tail_target);
 		}
 	}
 	v = vm;

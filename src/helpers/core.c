@@ -328,6 +328,14 @@ static uint64_t h_override_return(uint64_t ctx, uint64_t rc, uint64_t r3,
 	return 0;
 }
 
+/* Never called by a run: the interpreter performs tail calls itself and
+ * the JIT refuses them (vm_internal.h). */
+static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index,
+			    uint64_t r4, uint64_t r5)
+{
+	return (uint64_t)-EOPNOTSUPP;
+}
+
 #define A(...) { __VA_ARGS__ }
 const struct helper_def helpers_core_table[] = {
 	{ 4, "probe_read", h_probe_read, RET_INTEGER,
@@ -337,6 +345,8 @@ const struct helper_def helpers_core_table[] = {
 	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING, ARG_ANYTHING, ARG_ANYTHING),
 	  HG_OUTPUT, 0 },
 	{ 7, "get_prandom_u32", h_get_prandom_u32, RET_INTEGER, A(0), HG_MISC, 0 },
+	{ 12, "tail_call", h_tail_call, RET_INTEGER,
+	  A(ARG_PTR_TO_CTX, ARG_CONST_MAP_PTR, ARG_ANYTHING), HG_TAIL_CALL, 0 },
 	{ 14, "get_current_pid_tgid", h_get_current_pid_tgid, RET_INTEGER, A(0),
 	  HG_PROCESS, 0 },
 	{ 15, "get_current_uid_gid", h_get_current_uid_gid, RET_INTEGER, A(0),

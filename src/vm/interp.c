@@ -176,7 +176,15 @@ static inline bool interp_mem_ok(uint64_t a, uint64_t n, const void *ctx,
 	if (a >= lo && a <= hi - n)
 		return true;
 	lo = (uintptr_t)ctx;
-	return ctx && len >= n && a >= lo && a - lo <= len - n;
+	if (ctx && len >= n && a >= lo && a - lo <= len - n)
+		return true;
+	for (uint32_t k = 0; k < vm_run.nregions; k++) {
+		const struct vm_region *r = &vm_run.regions[k];
+
+		if (r->len >= n && a >= r->addr && a - r->addr <= r->len - n)
+			return true;
+	}
+	return false;
 }
 
 static int interp_fault(const struct bpfx_prog *prog,
@@ -320,6 +328,12 @@ int vm_interp_run_checked(const struct bpfx_prog *prog, void *ctx,
 			  uint64_t len, uint64_t *ret)
 {
 	return interp_checked(prog, ctx, len, ret);
+}
+
+void vm_run_set_regions(const struct vm_region *r, uint32_t n)
+{
+	vm_run.regions = n ? r : NULL;
+	vm_run.nregions = r ? n : 0;
 }
 
 void bpfx_run_set_budget(uint64_t jumps)

@@ -20,19 +20,16 @@
 
 #if INTERP_GOTO
 #define CASE(name) L_##name:
-#define NEXT                                                                   \
-	do {                                                                   \
-		pc++;                                                          \
-		goto *labels[pc->code];                                        \
-	} while (0)
+#define DISPATCH() goto *labels[pc->code]
 #else
 #define CASE(name) case OPC_##name:
+#define DISPATCH() goto dispatch
+#endif
 #define NEXT                                                                   \
 	do {                                                                   \
 		pc++;                                                          \
-		goto dispatch;                                                 \
+		DISPATCH();                                                    \
 	} while (0)
-#endif
 
 #define DST reg[pc->dst]
 #define SRC reg[pc->src]
@@ -212,6 +209,19 @@ dispatch:
 			pc += pc->imm;
 			NEXT;
 		}
+		if (pc->imm == VM_HELPER_TAIL_CALL) {
+			/* replace the running program, keep ctx in r1 and the
+			 * current frame (as the kernel); on failure go on */
+			const struct bpfx_prog *t = vm_tail_target(reg[2], reg[3]);
+
+			if (t) {
+				prog = t;
+				pc = t->insns;
+				DISPATCH();
+			}
+			reg[0] = (uint64_t)-ENOENT;
+			NEXT;
+		}
 		reg[0] = vm->helper_fns[pc->imm](reg[1], reg[2], reg[3], reg[4],
 						 reg[5]);
 		if (pc->imm == vm->unwind_helper && reg[0] == 0)
@@ -294,6 +304,7 @@ done:
 
 #undef CASE
 #undef NEXT
+#undef DISPATCH
 #undef DST
 #undef SRC
 #undef IMM

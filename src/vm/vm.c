@@ -87,6 +87,8 @@ int bpfx_vm_set_unwind_helper(struct bpfx_vm *vm, uint32_t id)
 {
 	if (!vm)
 		return -EINVAL;
+	if (vm->jitted)
+		return -EBUSY; /* compiled code has the old id built in */
 	if (id >= vm->nhelpers || !vm->helpers[id].fn)
 		return -ENOENT;
 	vm->unwind_helper = id;
@@ -169,6 +171,26 @@ const struct bpfx_insn *bpfx_prog_insns(const struct bpfx_prog *prog)
 	return prog ? prog->insns : NULL;
 }
 
+static vm_tail_resolver_fn tail_resolver;
+
+void vm_set_tail_resolver(vm_tail_resolver_fn fn)
+{
+	__atomic_store_n(&tail_resolver, fn, __ATOMIC_RELEASE);
+}
+
+const struct bpfx_prog *vm_tail_target(uint64_t map, uint64_t index)
+{
+	vm_tail_resolver_fn fn = __atomic_load_n(&tail_resolver, __ATOMIC_ACQUIRE);
+	const struct bpfx_prog *t;
+
+	if (!fn || vm_run.tail_calls >= VM_MAX_TAIL_CALLS)
+		return NULL;
+	t = fn(map, index);
+	if (t)
+		vm_run.tail_calls++;
+	return t;
+}
+
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc)
 {
 	uint32_t lo = 0, hi = prog->nsubprogs;
@@ -188,9 +210,14 @@ int bpfx_prog_jit(struct bpfx_prog *prog)
 {
 	if (!prog)
 		return -EINVAL;
+	int err;
+
 	if (prog->jit_entry)
 		return 0;
-	return jit_compile(prog);
+	err = jit_compile(prog);
+	if (!err)
+		prog->vm->jitted = true;
+	return err;
 }
 
 size_t bpfx_prog_jit_size(const struct bpfx_prog *prog)
@@ -205,6 +232,7 @@ int bpfx_prog_run(const struct bpfx_prog *prog, enum bpfx_engine engine,
 
 	if (!prog || !ret)
 		return -EINVAL;
+	vm_run_begin(prog);
 	switch (engine) {
 	case BPFX_ENGINE_INTERP:
 		return vm_interp_run(prog, ctx, len, ret);
@@ -215,7 +243,6 @@ int bpfx_prog_run(const struct bpfx_prog *prog, enum bpfx_engine engine,
 	case BPFX_ENGINE_JIT:
 		if (!prog->jit_entry)
 			return -ENOEXEC;
-		vm_run.prog = prog;
 		vm_run.err = 0;
 		r0 = prog->jit_entry(ctx, len);
 		vm_run.prog = NULL;

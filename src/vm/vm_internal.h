@@ -35,6 +35,7 @@ struct bpfx_vm {
 	 * where no helper is registered. */
 	bpfx_helper_fn *helper_fns;
 	int64_t unwind_helper; /* -1 when none */
+	bool jitted;	       /* a program was compiled: unwind id frozen */
 };
 
 /* Native entry produced by the JIT: same contract as the interpreter. */
@@ -55,6 +56,14 @@ struct bpfx_prog {
 	vm_jit_fn jit_entry;
 };
 
+/* Checked engine: a region of memory valid besides the input and the stack
+ * (set per thread by tests and fuzzers, e.g. map values a fake helper hands
+ * out; see vm_run_set_regions). */
+struct vm_region {
+	uint64_t addr;
+	uint64_t len;
+};
+
 /*
  * Per-run state shared with helpers that need the running program (tail
  * calls, bpf_loop, callx errors from JIT code). One per thread.
@@ -69,6 +78,10 @@ struct vm_run_state {
 	uint64_t cookie;      /* bpf_get_attach_cookie */
 	uint32_t override;    /* bpf_override_return was called */
 	uint64_t override_rc; /* ... with this value */
+	uint32_t tail_calls;  /* tail calls taken in this run */
+	/* checked engine: extra valid regions (vm_run_set_regions) */
+	const struct vm_region *regions;
+	uint32_t nregions;
 };
 extern __thread struct vm_run_state vm_run;
 
@@ -77,6 +90,27 @@ struct vm_log_buf {
 	char *buf;
 	size_t size;
 };
+
+/*
+ * Tail calls (helper 12, bpf_tail_call). The interpreter performs them
+ * itself: it asks vm_tail_target for the program in slot @index of the
+ * prog array @map (the resolver, set by whoever owns prog arrays, turns
+ * that into this process's loaded program), counting calls per run against
+ * the kernel's limit of 33. The JIT refuses programs that tail call (they
+ * run on the interpreter).
+ */
+#define VM_HELPER_TAIL_CALL 12
+#define VM_MAX_TAIL_CALLS 33
+typedef const struct bpfx_prog *(*vm_tail_resolver_fn)(uint64_t map,
+							uint64_t index);
+void vm_set_tail_resolver(vm_tail_resolver_fn fn);
+const struct bpfx_prog *vm_tail_target(uint64_t map, uint64_t index);
+/* Start a top-level run on this thread: resets per-run state. */
+static inline void vm_run_begin(const struct bpfx_prog *prog)
+{
+	vm_run.prog = prog;
+	vm_run.tail_calls = 0;
+}
 
 /* Index of the subprogram containing instruction @pc. */
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc);
@@ -114,6 +148,11 @@ void vm_thread_block_signals(void);
 struct sigaction;
 int vm_nofault_sigaction(int sig, const struct sigaction *act,
 			 struct sigaction *old);
+
+/* Checked engine only: the calling thread's runs also accept accesses
+ * inside these @n regions (the array must outlive the runs; NULL, 0
+ * clears). The unchecked engines ignore it. */
+void vm_run_set_regions(const struct vm_region *r, uint32_t n);
 
 /* Library messages (print callback); never stdout. */
 __attribute__((format(printf, 2, 3))) void vm_log(enum bpfx_print_level level,

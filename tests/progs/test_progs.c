@@ -456,6 +456,29 @@ static void test_spin_lock_stack_signal(void **state)
 	helpers__destroy(skel);
 }
 
+static void test_tail_calls(void **state)
+{
+	struct bpf_object *obj = load("tailcall");
+	uint32_t key = 1, zero = 0;
+	int fd_a;
+
+	assert_int_equal(run(obj, "dispatch", 0, 5, 0), 105);
+	assert_int_equal(run(obj, "dispatch", 1, 5, 0), 205);
+	assert_int_equal(run(obj, "dispatch", 2, 5, 0), -1);	/* empty slot */
+	assert_int_equal(run(obj, "dispatch", 9, 5, 0), -1);	/* out of range */
+	/* 1 run + 33 tail calls, then the call fails and the program returns */
+	assert_int_equal(run(obj, "self_loop", 0, 0, 0), 34);
+	/* retarget slot 1 from userspace; delete it */
+	fd_a = bpf_program__fd(bpf_object__find_program_by_name(obj, "target_a"));
+	assert_int_equal(bpf_map__update_elem(map(obj, "jmp"), &key, 4, &fd_a, 4, 0), 0);
+	assert_int_equal(run(obj, "dispatch", 1, 7, 0), 107);
+	assert_int_equal(bpf_map__delete_elem(map(obj, "jmp"), &key, 4, 0), 0);
+	assert_int_equal(run(obj, "dispatch", 1, 7, 0), -1);
+	assert_int_equal(run(obj, "dispatch", 0, 1, 0), 101);
+	(void)zero;
+	bpf_object__close(obj);
+}
+
 /* Malformed requests get the kernel's errors, and the caller lives. */
 static void test_bad_attr(void **state)
 {
@@ -513,6 +536,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_helpers_printk),
 		cmocka_unit_test(test_ringbuf),
 		cmocka_unit_test(test_spin_lock_stack_signal),
+		cmocka_unit_test(test_tail_calls),
 		cmocka_unit_test(test_bad_attr),
 	};
 

@@ -188,7 +188,7 @@ static int refuse(struct jit_ctx *ctx, uint32_t i, const char *why)
 	const struct bpfx_insn *insn = &ctx->prog->insns[i];
 
 	if (!ctx->err) {
-		vm_log(BPFX_WARN,
+		vm_log(BPFX_INFO, /* callers fall back or report */
 		       "jit: cannot compile insn %u (opcode 0x%02x): %s\n", i,
 		       insn->code, why);
 		ctx->err = -EINVAL;
@@ -770,6 +770,10 @@ static void emit_call(struct jit_ctx *ctx, const struct bpfx_insn *insn,
 	if (insn->imm < 0 || (uint32_t)insn->imm >= vm->nhelpers ||
 	    !vm->helper_fns[insn->imm]) {
 		refuse(ctx, i, "call to an unregistered helper");
+		return;
+	}
+	if (insn->imm == VM_HELPER_TAIL_CALL) {
+		refuse(ctx, i, "tail calls run on the interpreter");
 		return;
 	}
 	emit_helper_call(ctx, vm->helper_fns[insn->imm]);
