@@ -82,7 +82,8 @@ BPFX_API void bpfx_vm_destroy(struct bpfx_vm *vm);
 BPFX_API int bpfx_vm_register_helper(struct bpfx_vm *vm, uint32_t id,
 				     const char *name, bpfx_helper_fn fn);
 /* Helper @id ends the program with r0 = 0 whenever it returns 0 (ubpf's
- * "unwind" extension). -ENOENT if @id is not registered. */
+ * "unwind" extension). -ENOENT if @id is not registered, -EBUSY once a
+ * program of this VM was JIT-compiled (compiled code has the id built in). */
 BPFX_API int bpfx_vm_set_unwind_helper(struct bpfx_vm *vm, uint32_t id);
 /* Name of helper @id, or NULL. */
 BPFX_API const char *bpfx_vm_helper_name(const struct bpfx_vm *vm,
