@@ -9,6 +9,7 @@ pkgs=(
   libelf-dev zlib1g-dev libbpf-dev bpftool linux-libc-dev
   libcmocka-dev libzydis-dev libcapstone-dev libyaml-dev
   hyperfine valgrind
+  openssl                           # examples/sslsniff test: s_server, s_client, req
 )
 
 missing=()

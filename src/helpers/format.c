@@ -15,7 +15,7 @@
 long helpers_format(char *out, size_t size, const char *fmt, uint64_t fmt_size,
 		    const uint64_t *args, unsigned nargs)
 {
-	char spec[32], str[256];
+	char spec[32], str[512]; /* the kernel's MAX_BPRINTF_BUF_LEN */
 	size_t len = 0, k = 0;
 	unsigned used = 0;
 
