@@ -35,7 +35,8 @@
 struct cfg {
 	const struct bpfx_insn *insns;
 	uint32_t n;
-	const struct bpfx_vm *vm;
+	const struct bpfx_vm *vm; /* NULL: helper ids are the verifier's job */
+	bool pseudo;		  /* accept lddw src 1, 2, 4, 5, 6 */
 	struct vm_log_buf *log;
 	uint8_t *flags;	    /* per insn, F_* */
 	uint32_t *sub;	    /* per insn: subprogram index */
@@ -101,6 +102,11 @@ static int check_insns(struct cfg *c)
 			continue;
 		if (last)
 			return reject(c, pc, "incomplete lddw (missing second half)");
+		if (c->pseudo && i->src != ISA_PSEUDO_BTF_ID &&
+		    i->src <= ISA_PSEUDO_MAP_IDX_VALUE) {
+			c->flags[++pc] |= F_HALF;
+			continue;
+		}
 		if (i->src != ISA_PSEUDO_NONE)
 			return reject(c, pc,
 				      "unresolved map/BTF/func reference (lddw pseudo source %u); load the object through libbpf",
@@ -108,6 +114,13 @@ static int check_insns(struct cfg *c)
 		c->flags[++pc] |= F_HALF;
 	}
 	return 0;
+}
+
+/* A local call, or an lddw naming a subprogram (callback). */
+static bool is_call_or_func(const struct bpfx_insn *i)
+{
+	return isa_is_local_call(i) ||
+	       (isa_is_lddw(i) && i->src == ISA_PSEUDO_FUNC);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -126,7 +139,7 @@ static int find_subprogs(struct cfg *c)
 		const struct bpfx_insn *i = &c->insns[pc];
 		int64_t t;
 
-		if (c->flags[pc] & F_HALF || !isa_is_local_call(i))
+		if (c->flags[pc] & F_HALF || !is_call_or_func(i))
 			continue;
 		t = (int64_t)pc + 1 + i->imm;
 		if (t < 0 || t >= c->n)
@@ -185,7 +198,7 @@ static int check_flow(struct cfg *c)
 					      "jump out of its subprogram (target %lld, subprogram spans %u..%u)",
 					      (long long)t, c->starts[s0],
 					      sub_end(c, s0) - 1);
-		} else if (isa_is_helper_call(i)) {
+		} else if (isa_is_helper_call(i) && c->vm) {
 			if (i->imm < 0 || (uint32_t)i->imm >= c->vm->nhelpers ||
 			    !c->vm->helpers[i->imm].fn)
 				return reject(c, pc, "call to unknown helper %d", i->imm);
@@ -223,7 +236,7 @@ static int walk_calls(struct cfg *c, uint32_t s, uint32_t level,
 		const struct bpfx_insn *i = &c->insns[pc];
 		uint32_t t;
 
-		if (c->flags[pc] & F_HALF || !isa_is_local_call(i))
+		if (c->flags[pc] & F_HALF || !is_call_or_func(i))
 			continue;
 		t = c->sub[pc + 1 + i->imm];
 		if (color[t] == 1)
@@ -269,6 +282,8 @@ static bool may_end(const struct cfg *c, uint32_t pc)
 
 	if (isa_is_exit(i))
 		return true;
+	if (!c->vm)
+		return false;
 	if (isa_is_callx(i))
 		return c->vm->unwind_helper >= 0;
 	return isa_is_helper_call(i) && i->imm == c->vm->unwind_helper;
@@ -303,7 +318,7 @@ static int check_termination(struct cfg *c)
 				work[top++] = succ[k];
 			}
 		}
-		if (isa_is_local_call(&c->insns[pc])) {
+		if (is_call_or_func(&c->insns[pc])) {
 			uint32_t t = pc + 1 + c->insns[pc].imm;
 
 			if (!(c->flags[t] & F_REACH)) {
@@ -487,7 +502,18 @@ int verifier_check_structure(const struct bpfx_vm *vm,
 			     struct vm_log_buf *log,
 			     uint32_t **starts, uint32_t *nsubs)
 {
-	struct cfg c = { .insns = insns, .n = n, .vm = vm, .log = log };
+	return verifier_check_structure_ex(vm, insns, n, entry_regs, false, log,
+					   starts, nsubs);
+}
+
+int verifier_check_structure_ex(const struct bpfx_vm *vm,
+				const struct bpfx_insn *insns, uint32_t n,
+				uint32_t entry_regs, bool pseudo,
+				struct vm_log_buf *log,
+				uint32_t **starts, uint32_t *nsubs)
+{
+	struct cfg c = { .insns = insns, .n = n, .vm = vm, .log = log,
+			 .pseudo = pseudo };
 	int err;
 
 	*starts = NULL;

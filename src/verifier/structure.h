@@ -19,4 +19,16 @@ int verifier_check_structure(const struct bpfx_vm *vm,
 			     uint32_t entry_regs, struct vm_log_buf *log,
 			     uint32_t **starts, uint32_t *nsubs);
 
+/*
+ * The same, as the verifier runs it: @vm may be NULL (helper ids are then
+ * checked against prototypes later), and with @pseudo lddw may carry the
+ * pseudo sources 1/2/5/6 (map / map value by table index) and 4 (a
+ * subprogram, which then starts a subprogram like a call target).
+ */
+int verifier_check_structure_ex(const struct bpfx_vm *vm,
+				const struct bpfx_insn *insns, uint32_t n,
+				uint32_t entry_regs, bool pseudo,
+				struct vm_log_buf *log,
+				uint32_t **starts, uint32_t *nsubs);
+
 #endif
