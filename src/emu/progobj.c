@@ -63,12 +63,7 @@ static long fixup(struct emu_prog *p, struct bpfx_insn *insns, uint32_t n,
 
 		if (!isa_is_lddw(i))
 			continue;
-		if (i->src == ISA_PSEUDO_FUNC) {
-			snprintf(msg, msg_size,
-				 "insn %u: callback functions (bpf_loop, for_each_map_elem) are not supported yet\n",
-				 pc);
-			return -EOPNOTSUPP;
-		}
+		/* BPF_PSEUDO_FUNC (callbacks) is resolved by the VM at load */
 		if (i->src != ISA_PSEUDO_MAP_IDX && i->src != ISA_PSEUDO_MAP_IDX_VALUE) {
 			pc++;
 			continue;

@@ -27,6 +27,7 @@
 
 #include "emu/emu.h"
 #include "helpers/helpers_internal.h"
+#include "maps/maps.h"
 #include "vm/vm_internal.h"
 
 /* ---- process identity, cached per thread ---- */
@@ -328,6 +329,53 @@ static uint64_t h_override_return(uint64_t ctx, uint64_t rc, uint64_t r3,
 	return 0;
 }
 
+/* ---- callbacks ---- */
+
+#define BPF_MAX_LOOPS (8 * 1024 * 1024)
+
+static uint64_t h_loop(uint64_t nr, uint64_t cb, uint64_t cb_ctx, uint64_t flags,
+		       uint64_t r5)
+{
+	uint64_t i;
+
+	if (flags)
+		return (uint64_t)-EINVAL;
+	if (nr > BPF_MAX_LOOPS)
+		return (uint64_t)-E2BIG;
+	for (i = 0; i < nr; i++)
+		if (vm_callback_call(cb, i, cb_ctx, 0, 0, 0))
+			return i + 1;
+	return i;
+}
+
+static uint64_t h_for_each_map_elem(uint64_t map, uint64_t cb, uint64_t cb_ctx,
+				    uint64_t flags, uint64_t r5)
+{
+	struct bpfx_map *m = (struct bpfx_map *)(uintptr_t)map;
+	uint8_t key[512], next[512];
+	uint64_t n = 0;
+	bool first = true;
+
+	if (flags)
+		return (uint64_t)-EINVAL;
+	if (m->key_size > sizeof(key))
+		return (uint64_t)-E2BIG;
+	while (!map_sys_get_next_key(m, first ? NULL : key, next)) {
+		void *value;
+
+		memcpy(key, next, m->key_size);
+		first = false;
+		value = map_lookup(m, key);
+		if (!value)
+			continue; /* deleted meanwhile */
+		n++;
+		if (vm_callback_call(cb, map, (uintptr_t)key, (uintptr_t)value,
+				     cb_ctx, 0))
+			break;
+	}
+	return n;
+}
+
 /* Never called by a run: the interpreter performs tail calls itself and
  * the JIT refuses them (vm_internal.h). */
 static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index,
@@ -381,6 +429,12 @@ const struct helper_def helpers_core_table[] = {
 	{ 177, "trace_vprintk", h_trace_vprintk, RET_INTEGER,
 	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO),
 	  HG_OUTPUT, 0 },
+	{ 164, "for_each_map_elem", h_for_each_map_elem, RET_INTEGER,
+	  A(ARG_CONST_MAP_PTR, ARG_PTR_TO_FUNC, ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
+	  HG_MAPS, HELPER_F_CALLBACK },
+	{ 181, "loop", h_loop, RET_INTEGER,
+	  A(ARG_ANYTHING, ARG_PTR_TO_FUNC, ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
+	  HG_MISC, HELPER_F_CALLBACK },
 	{ 182, "strncmp", h_strncmp, RET_INTEGER,
 	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_PTR_TO_CONST_STR), HG_MISC, 0 },
 	{ 0, NULL, NULL, 0, A(0), 0, 0 },

@@ -315,25 +315,50 @@ enum { INTERP_OPS(X) };
 int vm_interp_run(const struct bpfx_prog *prog, void *ctx, uint64_t len,
 		  uint64_t *ret)
 {
-	return interp_goto(prog, ctx, len, ret);
+	return interp_goto(prog, 0, NULL, ctx, len, ret);
 }
 
 int vm_interp_run_switch(const struct bpfx_prog *prog, void *ctx,
 			 uint64_t len, uint64_t *ret)
 {
-	return interp_switch(prog, ctx, len, ret);
+	return interp_switch(prog, 0, NULL, ctx, len, ret);
 }
 
 int vm_interp_run_checked(const struct bpfx_prog *prog, void *ctx,
 			  uint64_t len, uint64_t *ret)
 {
-	return interp_checked(prog, ctx, len, ret);
+	int err;
+
+	vm_run.checked_ctx = ctx;
+	vm_run.checked_len = len;
+	vm_run.in_checked = 1;
+	err = interp_checked(prog, 0, NULL, ctx, len, ret);
+	vm_run.in_checked = 0;
+	return err;
 }
 
 void vm_run_set_regions(const struct vm_region *r, uint32_t n)
 {
 	vm_run.regions = n ? r : NULL;
 	vm_run.nregions = r ? n : 0;
+}
+
+uint64_t vm_callback_call(uint64_t cb, uint64_t r1, uint64_t r2, uint64_t r3,
+			  uint64_t r4, uint64_t r5)
+{
+	const struct vm_callback *c = (const struct vm_callback *)(uintptr_t)cb;
+	const uint64_t args[5] = { r1, r2, r3, r4, r5 };
+	uint64_t r0 = 0;
+	int err;
+
+	if (vm_run.in_checked)
+		err = interp_checked(c->prog, c->pc, args, vm_run.checked_ctx,
+				     vm_run.checked_len, &r0);
+	else
+		err = interp_goto(c->prog, c->pc, args, NULL, 0, &r0);
+	if (err && !vm_run.err)
+		vm_run.err = err;
+	return err ? 1 : r0; /* a failed callback stops the iteration */
 }
 
 void bpfx_run_set_budget(uint64_t jumps)

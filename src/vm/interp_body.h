@@ -102,11 +102,15 @@
 	CASE(NAME##32_K) BRANCH((T32)DST OP(T32) pc->imm);                     \
 	CASE(NAME##32_X) BRANCH((T32)DST OP(T32) SRC);
 
-static int INTERP_NAME(const struct bpfx_prog *prog, void *ctx, uint64_t len,
+/* Run @prog from instruction @start: with r1 = @ctx, r2 = @len, or, for a
+ * callback (@args non-NULL), with r1..r5 = @args; @ctx/@len still name
+ * the input region the checked engine accepts. */
+static int INTERP_NAME(const struct bpfx_prog *prog, uint32_t start,
+		       const uint64_t *args, void *ctx, uint64_t len,
 		       uint64_t *ret)
 {
 	const struct bpfx_vm *vm = prog->vm;
-	const struct bpfx_insn *pc = prog->insns;
+	const struct bpfx_insn *pc = prog->insns + start;
 	uint64_t reg[ISA_NREGS] = { 0 };
 	struct interp_frame frames[BPFX_MAX_FRAMES];
 	uint8_t stack[BPFX_MAX_FRAMES * BPFX_STACK_SIZE]
@@ -130,8 +134,12 @@ static int INTERP_NAME(const struct bpfx_prog *prog, void *ctx, uint64_t len,
 #pragma GCC diagnostic pop
 #endif
 
-	reg[1] = (uintptr_t)ctx;
-	reg[2] = len;
+	if (args) {
+		memcpy(&reg[1], args, 5 * sizeof(reg[0]));
+	} else {
+		reg[1] = (uintptr_t)ctx;
+		reg[2] = len;
+	}
 	reg[10] = (uintptr_t)(stack + sizeof(stack));
 #if INTERP_GOTO
 	goto *labels[pc->code];

@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "verifier/structure.h"
 #include "vm/vm_internal.h"
 
@@ -102,6 +104,59 @@ const char *bpfx_vm_helper_name(const struct bpfx_vm *vm, uint32_t id)
 	return vm->helpers[id].name;
 }
 
+/*
+ * The structural checks accept lddw pseudo sources so subprograms named by
+ * BPF_PSEUDO_FUNC count as subprograms; engines run only plain lddw, so
+ * every map reference must have been resolved by the loader (-EINVAL
+ * otherwise) and each callback reference becomes the address of a
+ * struct vm_callback.
+ */
+static int resolve_callbacks(struct bpfx_prog *prog, struct vm_log_buf *log)
+{
+	uint32_t pc, n = 0;
+
+	for (pc = 0; pc + 1 < prog->len; pc++) {
+		struct bpfx_insn *i = &prog->insns[pc];
+
+		if (!isa_is_lddw(i))
+			continue;
+		if (i->src == ISA_PSEUDO_FUNC)
+			n++;
+		else if (i->src != ISA_PSEUDO_NONE) {
+			if (log->size)
+				snprintf(log->buf, log->size,
+					 "insn %u: unresolved map/BTF reference (lddw pseudo source %u); load the object through libbpf",
+					 pc, i->src);
+			return -EINVAL;
+		}
+		pc++;
+	}
+	if (!n)
+		return 0;
+	prog->callbacks = calloc(n, sizeof(*prog->callbacks));
+	if (!prog->callbacks)
+		return -ENOMEM;
+	for (pc = 0; pc + 1 < prog->len; pc++) {
+		struct bpfx_insn *i = &prog->insns[pc];
+		struct vm_callback *cb;
+		uint64_t v;
+
+		if (!isa_is_lddw(i))
+			continue;
+		if (i->src == ISA_PSEUDO_FUNC) {
+			cb = &prog->callbacks[prog->ncallbacks++];
+			cb->prog = prog;
+			cb->pc = pc + 1 + (uint32_t)i->imm;
+			v = (uintptr_t)cb;
+			i->src = ISA_PSEUDO_NONE;
+			i->imm = (int32_t)(uint32_t)v;
+			i[1].imm = (int32_t)(uint32_t)(v >> 32);
+		}
+		pc++;
+	}
+	return 0;
+}
+
 struct bpfx_prog *bpfx_prog_load(struct bpfx_vm *vm,
 				 const struct bpfx_insn *insns, size_t cnt,
 				 const struct bpfx_prog_opts *opts)
@@ -133,8 +188,9 @@ struct bpfx_prog *bpfx_prog_load(struct bpfx_vm *vm,
 	prog->vm = vm;
 	if (cnt > BPFX_MAX_INSNS)
 		cnt = BPFX_MAX_INSNS + 1; /* rejected below, without copying */
-	err = verifier_check_structure(vm, insns, (uint32_t)cnt, entry, &log,
-				       &prog->subprog_start, &prog->nsubprogs);
+	err = verifier_check_structure_ex(vm, insns, (uint32_t)cnt, entry, true,
+					  &log, &prog->subprog_start,
+					  &prog->nsubprogs);
 	if (err)
 		goto fail;
 	prog->insns = malloc(cnt * sizeof(*insns));
@@ -144,6 +200,9 @@ struct bpfx_prog *bpfx_prog_load(struct bpfx_vm *vm,
 	}
 	memcpy(prog->insns, insns, cnt * sizeof(*insns));
 	prog->len = (uint32_t)cnt;
+	err = resolve_callbacks(prog, &log);
+	if (err)
+		goto fail;
 	return prog;
 fail:
 	bpfx_prog_free(prog);
@@ -156,6 +215,7 @@ void bpfx_prog_free(struct bpfx_prog *prog)
 	if (!prog)
 		return;
 	jit_free(prog);
+	free(prog->callbacks);
 	free(prog->insns);
 	free(prog->subprog_start);
 	free(prog);

@@ -45,6 +45,8 @@ struct bpfx_prog {
 	struct bpfx_vm *vm;
 	struct bpfx_insn *insns;
 	uint32_t len;
+	struct vm_callback *callbacks; /* one per BPF_PSEUDO_FUNC lddw */
+	uint32_t ncallbacks;
 	/* Start index of each subprogram, ascending; subprog_start[0] == 0. */
 	uint32_t *subprog_start;
 	uint32_t nsubprogs;
@@ -79,6 +81,9 @@ struct vm_run_state {
 	uint32_t override;    /* bpf_override_return was called */
 	uint64_t override_rc; /* ... with this value */
 	uint32_t tail_calls;  /* tail calls taken in this run */
+	uint8_t in_checked;   /* a checked run is on: callbacks stay checked */
+	void *checked_ctx;
+	uint64_t checked_len;
 	/* checked engine: extra valid regions (vm_run_set_regions) */
 	const struct vm_region *regions;
 	uint32_t nregions;
@@ -111,6 +116,19 @@ static inline void vm_run_begin(const struct bpfx_prog *prog)
 	vm_run.prog = prog;
 	vm_run.tail_calls = 0;
 }
+
+/*
+ * Callbacks (bpf_loop, bpf_for_each_map_elem): an lddw of a subprogram
+ * (BPF_PSEUDO_FUNC) becomes, at load, the address of one of these; helpers
+ * call it with vm_callback_call, which runs the subprogram on the
+ * interpreter (from JIT'd programs too) with r1..r5 set and returns r0.
+ */
+struct vm_callback {
+	const struct bpfx_prog *prog;
+	uint32_t pc;
+};
+uint64_t vm_callback_call(uint64_t cb, uint64_t r1, uint64_t r2, uint64_t r3,
+			  uint64_t r4, uint64_t r5);
 
 /* Index of the subprogram containing instruction @pc. */
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc);

@@ -479,6 +479,27 @@ static void test_tail_calls(void **state)
 	bpf_object__close(obj);
 }
 
+static void test_callbacks(void **state)
+{
+	struct bpf_object *obj = load("callbacks");
+	uint32_t k;
+	uint64_t v;
+
+	assert_int_equal(run(obj, "loop_sum", 10, 100, 0), 45 * 1000 + 10);
+	assert_int_equal(run(obj, "loop_sum", 10, 4, 0), 6 * 1000 + 5);
+	assert_int_equal(run(obj, "loop_sum", 0, 4, 0), 0);
+	for (k = 1; k <= 3; k++) {
+		v = k * 10;
+		assert_int_equal(bpf_map__update_elem(map(obj, "vals"), &k, 4, &v, 8, 0), 0);
+	}
+	assert_int_equal(run(obj, "map_sum", 0, 0, 0), 60 * 100 + 3);
+	assert_int_equal(run(obj, "map_sum", 0, 0, 0), 63 * 100 + 3);
+	k = 2;
+	assert_int_equal(bpf_map__lookup_elem(map(obj, "vals"), &k, 4, &v, 8, 0), 0);
+	assert_int_equal(v, 22);
+	bpf_object__close(obj);
+}
+
 /* Malformed requests get the kernel's errors, and the caller lives. */
 static void test_bad_attr(void **state)
 {
@@ -537,6 +558,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ringbuf),
 		cmocka_unit_test(test_spin_lock_stack_signal),
 		cmocka_unit_test(test_tail_calls),
+		cmocka_unit_test(test_callbacks),
 		cmocka_unit_test(test_bad_attr),
 	};
 
