@@ -19,6 +19,7 @@ int cmd_start(int argc, char **argv);
 int cmd_link(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* The session named by --session / $BPFX_SESSION / "default". */
 const char *cli_session_name(void);

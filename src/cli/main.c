@@ -20,6 +20,8 @@ static const struct {
 	{ "attach", cmd_attach, "PID  load the agent into a running process (ptrace)" },
 	{ "link", cmd_link, "list  the session's links" },
 	{ "detach", cmd_detach, "--all  detach every link (targets are unpatched)" },
+	{ "verify", cmd_verify,
+	  "OBJ [--stats] [-l LEVEL]  verify every program of OBJ, print verdicts (exit 0/1)" },
 	{ "prog", cmd_prog,
 	  "list | show ID | dump ID | run OBJ [PROG] [--data-in F] [--ctx-in F] [--repeat N] [--engine interp|jit]" },
 	{ "map", cmd_map,

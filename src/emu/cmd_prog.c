@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
+
 #include "emu/emu_internal.h"
 #include "isa/isa.h"
+#include "verifier/verifier.h"
 #include "vm/vm_internal.h"
 
 #define MAX_PROG_MAPS 64 /* as the kernel's MAX_USED_MAPS */
@@ -70,6 +73,10 @@ struct load_ctx {
 	uint32_t map_ids[MAX_PROG_MAPS];
 	uint32_t nmaps;
 	char msg[512];
+	char *vlog;		/* the verifier's log (copied to log_buf) */
+	uint32_t vlog_size;
+	uint32_t vlog_true_size;
+	struct verifier_stats stats;
 };
 
 __attribute__((format(printf, 2, 3))) static long fail(struct load_ctx *c,
@@ -256,6 +263,138 @@ static long store_prog(struct load_ctx *c, uint32_t verified)
 	return fd;
 }
 
+/* The BTF blob of session object @id (malloc'ed), or NULL. */
+static void *btf_blob(uint32_t id, uint32_t *size)
+{
+	struct { uint32_t size, pad; } *b;
+	void *mem, *copy = NULL;
+	size_t msize;
+
+	if (!id || shm_obj_map(emu_session(), SHM_BTF, id, &mem, &msize))
+		return NULL;
+	b = (void *)((char *)mem + sizeof(struct shm_obj_hdr));
+	if (sizeof(struct shm_obj_hdr) + sizeof(*b) + b->size <= msize &&
+	    (copy = malloc(b->size))) {
+		memcpy(copy, b + 1, b->size);
+		*size = b->size;
+	}
+	shm_obj_unmap(mem, msize);
+	return copy;
+}
+
+/* Offset of a top-level struct bpf_spin_lock in the map's value type, as
+ * the kernel's btf_find_spin_lock; -1 without BTF or without a lock. */
+static int32_t spin_lock_off(const struct bpfx_map *m)
+{
+	const struct map_def *d = &m->hdr->def;
+	const struct btf_type *t;
+	const struct btf_member *mb;
+	struct btf *btf;
+	uint32_t size = 0;
+	void *blob;
+	int32_t off = -1;
+	int i;
+
+	if (!d->btf_id || !d->btf_value_type_id ||
+	    !(blob = btf_blob(d->btf_id, &size)))
+		return -1;
+	btf = btf__new(blob, size);
+	free(blob);
+	if (!btf)
+		return -1;
+	t = btf__type_by_id(btf, d->btf_value_type_id);
+	while (t && (btf_is_typedef(t) || btf_is_mod(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_struct(t)) {
+		mb = btf_members(t);
+		for (i = 0; i < btf_vlen(t); i++, mb++) {
+			const struct btf_type *mt = btf__type_by_id(btf, mb->type);
+			const char *n = mt ? btf__name_by_offset(btf, mt->name_off) : NULL;
+
+			if (mt && btf_is_struct(mt) && n && !strcmp(n, "bpf_spin_lock")) {
+				off = (int32_t)(btf_member_bit_offset(t, (uint32_t)i) / 8);
+				break;
+			}
+		}
+	}
+	btf__free(btf);
+	return off;
+}
+
+/*
+ * The verifier, over the stored form (maps by index). Its log goes to a
+ * buffer of the caller's log size (kernel semantics: -ENOSPC when the
+ * verdict was reached but did not fit).
+ */
+static long verify(struct load_ctx *c)
+{
+	union bpf_attr *a = c->a;
+	struct verifier_map vmaps[2 * MAX_PROG_MAPS];
+	struct verifier_opts o = { .sz = sizeof(o) };
+	void *btf = NULL, *lines = NULL;
+	uint32_t btf_size = 0, k, btf_id = 0;
+	enum shm_kind kind;
+	long err;
+
+	uint32_t nv = c->nmaps;
+
+	for (k = 0; k < c->nmaps; k++) {
+		struct bpfx_map *m, *in;
+
+		err = emu_map_get(c->map_ids[k], &m);
+		if (err)
+			return err;
+		vmaps[k] = (struct verifier_map){
+			.type = m->type, .key_size = m->key_size,
+			.value_size = m->value_size, .max_entries = m->max_entries,
+			.map_flags = m->map_flags, .spin_lock_off = spin_lock_off(m),
+		};
+		/* map-in-map: the inner template goes after the table */
+		if (m->hdr->def.inner_map_id &&
+		    !emu_map_get(m->hdr->def.inner_map_id, &in)) {
+			vmaps[nv] = (struct verifier_map){
+				.type = in->type, .key_size = in->key_size,
+				.value_size = in->value_size,
+				.max_entries = in->max_entries,
+				.map_flags = in->map_flags,
+				.spin_lock_off = spin_lock_off(in),
+			};
+			vmaps[k].inner = ++nv;
+		}
+	}
+	o.prog_type = a->prog_type;
+	o.insns = c->insns;
+	o.insn_cnt = c->n;
+	o.maps = vmaps;
+	o.nmaps = nv;
+	o.helper_lookup = verifier_default_helper_lookup;
+	if (a->prog_btf_fd && emu_fd_object((int)a->prog_btf_fd, &kind, &btf_id) &&
+	    kind == SHM_BTF)
+		btf = btf_blob(btf_id, &btf_size);
+	if (btf && a->line_info_cnt && a->line_info_rec_size >= 16 &&
+	    (lines = malloc((size_t)a->line_info_cnt * a->line_info_rec_size)) &&
+	    !copy_records(lines, a->line_info, a->line_info_cnt, a->line_info_rec_size)) {
+		o.btf = btf;
+		o.btf_size = btf_size;
+		o.line_info = lines;
+		o.line_info_cnt = a->line_info_cnt;
+		o.line_info_rec_size = a->line_info_rec_size;
+	}
+	/* always keep a log: a rejection is explained even to callers that
+	 * asked for none (it goes to the debug print callback then) */
+	c->vlog_size = a->log_level && a->log_size ? a->log_size : 4096;
+	c->vlog = calloc(1, c->vlog_size);
+	o.log_level = a->log_level ? a->log_level : 1;
+	o.log_buf = c->vlog;
+	o.log_size = c->vlog ? c->vlog_size : 0;
+	c->stats.sz = sizeof(c->stats);
+	err = verifier_check(&o, &c->stats);
+	c->vlog_true_size = o.log_true_size;
+	free(btf);
+	free(lines);
+	return err;
+}
+
 /* Structural checks + verifier over the stored form: instantiate a
  * throw-away copy with the maps resolved. */
 static long check_prog(struct load_ctx *c)
@@ -305,23 +444,44 @@ long emu_prog_load(union bpf_attr *a, unsigned size)
 		return -EFAULT;
 	}
 	err = resolve_maps(&c);
-	if (!err)
-		err = check_prog(&c);
-	if (!err)
-		err = store_prog(&c, c.n);
+	if (!err && !(getenv("BPFX_UNSAFE_SKIP_VERIFIER") &&
+		      !strcmp(getenv("BPFX_UNSAFE_SKIP_VERIFIER"), "yes-i-know")))
+		err = verify(&c);
+	else if (!err)
+		vm_log(BPFX_WARN, "bpfx: UNSAFE: verifier skipped for '%.16s' (BPFX_UNSAFE_SKIP_VERIFIER)\n",
+		       a->prog_name);
+	if (!err || err == -ENOSPC) {
+		long err2 = check_prog(&c);
+
+		if (err2)
+			err = err2;
+	}
+	if (!err || err == -ENOSPC) {
+		long fd = store_prog(&c, (uint32_t)c.stats.insns_processed);
+
+		if (fd < 0)
+			err = fd;
+		else if (err == -ENOSPC) /* loaded, but the log was cut */
+			close((int)fd);
+		else
+			err = fd;
+	}
 	free(c.insns);
 log:
-	if (err < 0 && c.msg[0] && a->log_level) {
+	if (c.vlog && a->log_level) {
+		/* the verifier's own log, as the kernel writes it */
+		if (c.msg[0] && err < 0 && err != -ENOSPC && strlen(c.vlog) + strlen(c.msg) + 1 < c.vlog_size)
+			strcat(c.vlog, c.msg);
+		if (emu_log_write(a->log_buf, a->log_size, c.vlog) && err >= 0)
+			err = -ENOSPC;
+	} else if (err < 0 && a->log_level && c.msg[0]) {
 		if (emu_log_write(a->log_buf, a->log_size, c.msg))
 			err = -ENOSPC;
-	} else if (err < 0 && c.msg[0]) {
-		vm_log(BPFX_DEBUG, "bpfx: PROG_LOAD: %s", c.msg);
-	} else if (err >= 0 && a->log_level) {
-		char line[96];
-
-		snprintf(line, sizeof(line), "processed %u insns\n", a->insn_cnt);
-		emu_log_write(a->log_buf, a->log_size, line);
+	} else if (err < 0) {
+		vm_log(BPFX_DEBUG, "bpfx: PROG_LOAD rejected: %s%s",
+		       c.vlog && c.vlog[0] ? c.vlog : "", c.msg);
 	}
+	free(c.vlog);
 	(void)size;
 	return err;
 }

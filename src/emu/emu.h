@@ -30,9 +30,8 @@
 #include "bpfx/vm.h"
 #include "maps/maps.h"
 #include "shm/shm.h"
+#include "verifier/verifier.h"
 
-/* bpfx's own program type for raw conformance-style programs. */
-#define BPFX_PROG_TYPE_RAW 0x10000
 
 /* ---- program objects in the session ---- */
 struct prog_hdr {

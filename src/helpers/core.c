@@ -389,9 +389,9 @@ const struct helper_def helpers_core_table[] = {
 	{ 4, "probe_read", h_probe_read, RET_INTEGER,
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING), HG_PROBE_READ, 0 },
 	{ 5, "ktime_get_ns", h_ktime_get_ns, RET_INTEGER, A(0), HG_TIME, 0 },
+	/* r3..r5 are optional (as the kernel's proto): unchecked */
 	{ 6, "trace_printk", h_trace_printk, RET_INTEGER,
-	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING, ARG_ANYTHING, ARG_ANYTHING),
-	  HG_OUTPUT, 0 },
+	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE), HG_OUTPUT, 0 },
 	{ 7, "get_prandom_u32", h_get_prandom_u32, RET_INTEGER, A(0), HG_MISC, 0 },
 	{ 12, "tail_call", h_tail_call, RET_INTEGER,
 	  A(ARG_PTR_TO_CTX, ARG_CONST_MAP_PTR, ARG_ANYTHING), HG_TAIL_CALL, 0 },

@@ -217,6 +217,11 @@ int perf_ring_consume(struct shm_session *s, uint32_t id,
 		      int (*cb)(void *ctx, void *rec, uint32_t size),
 		      void *ctx);
 
+/* Block until data_head of ring @ring (its object mapped whole, as
+ * shm_obj_map gives it) differs from @head, or @timeout_ms (-1 forever)
+ * passes. Producers in any process wake it. 0 or -ETIMEDOUT. */
+int perf_ring_wait(void *ring, uint64_t head, int timeout_ms);
+
 /* ---- stack traces (bpf_get_stackid / bpf_get_stack), user stacks by
  * frame-pointer walk from @regs (struct pt_regs, kernel layout) or from
  * the caller when @regs is NULL; reads stay inside the thread's stack. */

@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maps/map_internal.h"
@@ -150,6 +151,28 @@ static long ring_write(void *mem, const void *data, uint64_t size)
 			NULL, 0);
 	}
 	return 0;
+}
+
+/* Consumers (the emulation's epoll/poll watcher): sleep on the ring's
+ * futex until data_head moves past @head. The waiter count and the head
+ * are checked in Dekker order against ring_write's store of data_head and
+ * load of waiters (both sides fully fenced), so no wake-up is lost. */
+int perf_ring_wait(void *ring, uint64_t head, int timeout_ms)
+{
+	struct perf_priv *p = priv_of(ring);
+	const struct perf_event_mmap_page *pg =
+		(const struct perf_event_mmap_page *)((uint8_t *)ring + MAP_PAGE);
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+	uint32_t seq;
+	long r = 0;
+
+	__atomic_fetch_add(&p->waiters, 1, __ATOMIC_SEQ_CST);
+	seq = __atomic_load_n(&p->wake_seq, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&pg->data_head, __ATOMIC_SEQ_CST) == head)
+		r = syscall(SYS_futex, &p->wake_seq, FUTEX_WAIT, seq,
+			    timeout_ms < 0 ? NULL : &ts, NULL, 0);
+	__atomic_fetch_sub(&p->waiters, 1, __ATOMIC_SEQ_CST);
+	return r && errno == ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
 int perf_ring_consume(struct shm_session *s, uint32_t id,

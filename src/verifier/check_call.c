@@ -135,6 +135,9 @@ static int check_func_arg(struct env *e, const struct helper_def *d,
 		if (r->type != CONST_PTR_TO_MAP)
 			return arg_type_err(e, regno, r, "map_ptr",
 					    "pass a map (lddw of a map)");
+		if (r->flags & RF_MAYBE_NULL)
+			return arg_type_err(e, regno, r, "map_ptr",
+					    "check the inner map for NULL first");
 		m->map = (int32_t)r->aux;
 		return 0;
 	case ARG_PTR_TO_MAP_KEY:
@@ -554,6 +557,19 @@ int verifier_check_helper_call(struct env *e, const struct bpfx_insn *i,
 		if (e->o->maps[m.map].map_flags & BPF_F_RDONLY_PROG)
 			regs[0].flags |= RF_RDONLY;
 		regs[0].aux = (uint32_t)m.map;
+		if (e->o->maps[m.map].type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+		    e->o->maps[m.map].type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+			/* map-in-map: the value is the inner map itself */
+			uint32_t in = e->o->maps[m.map].inner;
+
+			if (!in || in > e->o->nmaps)
+				return verifier_reject(e, -EINVAL, pc,
+						       "map-in-map %d has no inner map template",
+						       m.map);
+			regs[0].type = CONST_PTR_TO_MAP;
+			regs[0].flags = RF_MAYBE_NULL;
+			regs[0].aux = in - 1;
+		}
 		regs[0].b = bounds_const(0);
 		regs[0].id = ++e->id_gen;
 		break;

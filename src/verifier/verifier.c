@@ -82,6 +82,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+#define SK_BUFF_SIZE 192 /* sizeof(struct __sk_buff) */
+
 /* Context description of the program type (unless the caller gave one). */
 static int setup_ctx(struct env *e)
 {
@@ -107,6 +109,16 @@ static int setup_ctx(struct env *e)
 		break;
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
 		d[0] = (struct verifier_ctx_range){ 0, sz ? sz : 8 * 12,
+						    VERIFIER_ACC_READ, 0 };
+		break;
+	case BPF_PROG_TYPE_SOCKET_FILTER:
+		/* struct __sk_buff, read only (libbpf's feature probes) */
+		d[0] = (struct verifier_ctx_range){ 0, sz ? sz : SK_BUFF_SIZE,
+						    VERIFIER_ACC_READ, 0 };
+		break;
+	case BPF_PROG_TYPE_PERF_EVENT:
+		/* struct bpf_perf_event_data: pt_regs, sample_period, addr */
+		d[0] = (struct verifier_ctx_range){ 0, sz ? sz : PT_REGS_SIZE + 16,
 						    VERIFIER_ACC_READ, 0 };
 		break;
 	case BPFX_PROG_TYPE_RAW:

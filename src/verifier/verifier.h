@@ -46,7 +46,7 @@
 
 /* Kernel limits the verifier applies. */
 #define VERIFIER_MAX_PROCESSED 1000000u
-#define VERIFIER_MAX_STATES_PER_INSN 64u
+#define VERIFIER_MAX_STATES_PER_INSN 512u
 #define VERIFIER_PERF_MAX_TRACE_SIZE 2048u
 
 /* Access rights of a context range / memory region. */
@@ -75,6 +75,9 @@ struct verifier_map {
 	uint32_t map_flags;
 	/* offset of a struct bpf_spin_lock inside the value, -1 = none */
 	int32_t spin_lock_off;
+	/* array/hash of maps: 1 + the index (in this same table) of the
+	 * inner map template, whose pointer a lookup returns; 0 = none */
+	uint32_t inner;
 };
 
 /* Helper prototype lookup: the definition of helper @id or NULL when the
