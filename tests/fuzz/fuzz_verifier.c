@@ -233,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct bpfx_vm *vm;
 	static struct gen g;
-	struct verifier_map map = { BPF_MAP_TYPE_HASH, 8, VALUE_SIZE, 16, 0, -1 };
+	struct verifier_map map = { BPF_MAP_TYPE_HASH, 8, VALUE_SIZE, 16, 0, -1, 0 };
 	struct verifier_stats st = { .sz = sizeof(st) };
 	struct verifier_opts o = { .sz = sizeof(o) };
 	struct bpfx_prog_opts po = { .sz = sizeof(po), .entry_regs = 0x3fc };

@@ -9,16 +9,16 @@
 #include "cases.h"
 
 const struct verifier_map vmap_kinds[M_NKINDS] = {
-	[M_HASH] = { BPF_MAP_TYPE_HASH, 8, 16, 16, 0, -1 },
-	[M_ARRAY] = { BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0, -1 },
-	[M_ARRAY64] = { BPF_MAP_TYPE_ARRAY, 4, 64, 1, 0, -1 },
-	[M_RINGBUF] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, -1 },
-	[M_PROG_ARRAY] = { BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0, -1 },
-	[M_PERF] = { BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 0, 0, -1 },
-	[M_RDONLY] = { BPF_MAP_TYPE_ARRAY, 4, 16, 1, BPF_F_RDONLY_PROG, -1 },
-	[M_LOCK] = { BPF_MAP_TYPE_ARRAY, 4, 16, 1, 0, 0 },
-	[M_QUEUE] = { BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0, -1 },
-	[M_HASH48] = { BPF_MAP_TYPE_HASH, 4, 8, 16, 0, -1 },
+	[M_HASH] = { BPF_MAP_TYPE_HASH, 8, 16, 16, 0, -1, 0 },
+	[M_ARRAY] = { BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0, -1, 0 },
+	[M_ARRAY64] = { BPF_MAP_TYPE_ARRAY, 4, 64, 1, 0, -1, 0 },
+	[M_RINGBUF] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, -1, 0 },
+	[M_PROG_ARRAY] = { BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0, -1, 0 },
+	[M_PERF] = { BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 0, 0, -1, 0 },
+	[M_RDONLY] = { BPF_MAP_TYPE_ARRAY, 4, 16, 1, BPF_F_RDONLY_PROG, -1, 0 },
+	[M_LOCK] = { BPF_MAP_TYPE_ARRAY, 4, 16, 1, 0, 0, 0 },
+	[M_QUEUE] = { BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0, -1, 0 },
+	[M_HASH48] = { BPF_MAP_TYPE_HASH, 4, 8, 16, 0, -1, 0 },
 };
 
 #define P(i, nm, r, a1, a2, a3, a4, a5, fl)                                    \
