@@ -24,7 +24,7 @@ asan:
 
 test: build asan
 	cd build && ctest --output-on-failure -j $(JOBS) --timeout 120
-	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 300 -L 'unit|conformance|fuzz'
+	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 300 -L 'unit|conformance|fuzz|progs|verifier'
 
 bench: build
 	@$(CMAKE) --build build --target bench-all

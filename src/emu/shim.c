@@ -12,10 +12,17 @@
  * Not part of libbpfx itself: an application embedding bpfx keeps its own
  * syscall().
  *
- * mmap() and epoll_ctl() are interposed the same way for map fds (see
- * emu/mmap.c); any other fd goes to the kernel untouched.
+ * mmap(), epoll_ctl() and poll() are interposed the same way for map fds
+ * and emulated perf event fds (see emu/mmap.c, emu/perf_sw.c), ioctl() for
+ * PERF_EVENT_IOC_* on emulated events, close() for object lifetime; any
+ * other fd goes to the kernel untouched.
+ *
+ * In a routed tool, uprobe links that name the tool's own pid are attached
+ * in-process as soon as they are made (bpftrace's BEGIN/END probes): the
+ * constructor turns that on (emu/perf.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -23,8 +30,14 @@
 #include <sys/syscall.h>
 
 #include "emu/emu.h"
+#include "emu/perf_internal.h"
 
 long syscall(long nr, ...);
+
+__attribute__((constructor)) static void shim_start(void)
+{
+	perf_set_self_attach(true);
+}
 
 static long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
 			 long a6)
@@ -42,7 +55,10 @@ static long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
 	return ret;
 }
 
-__attribute__((visibility("default"))) long syscall(long nr, ...)
+/* Like libc's, reads six arguments whatever the caller passed (the unused
+ * ones are whatever lies in the registers and on the stack). */
+__attribute__((visibility("default"), no_sanitize("address"))) long
+syscall(long nr, ...)
 {
 	long a[6], ret;
 	va_list ap;
@@ -99,11 +115,14 @@ __attribute__((visibility("default"))) void *
 mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct bpfx_map *m;
+	struct perf_ev *ev;
 	long ret;
 
 	if (fd >= 0 && !(flags & MAP_ANONYMOUS) && emu_fd_is_handed_out(fd) &&
 	    (m = emu_fd_map(fd)))
 		return emu_map_mmap(m, fd, addr, len, prot, flags, off);
+	if (fd >= 0 && !(flags & MAP_ANONYMOUS) && (ev = perf_ev_of_fd(fd)))
+		return perf_sw_mmap(ev, addr, len, prot, flags, off);
 	ret = raw_syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
 	if (ret < 0 && ret > -4096) {
 		errno = (int)-ret;
@@ -127,14 +146,19 @@ __attribute__((visibility("default"))) int close(int fd)
 	struct stat st;
 	bool ours = emu_fd_is_handed_out(fd) && emu_fd_object(fd, NULL, NULL) &&
 		    !fstat(fd, &st);
+	struct perf_ev *ev = ours ? NULL : perf_ev_of_fd(fd);
 	long ret = raw_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 
 	if (ret < 0) {
 		errno = (int)-ret;
 		return -1;
 	}
-	if (ours)
+	if (ours) {
 		emu_fd_closed(st.st_dev, st.st_ino);
+		perf_self_resync(); /* a link of our own may have gone */
+	}
+	if (ev)
+		perf_ev_closed(ev);
 	return 0;
 }
 
@@ -161,4 +185,21 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return -1;
 	}
 	return 0;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout);
+
+/* Ring buffer and perf buffer fds: readable when records wait (mmap.c). */
+__attribute__((visibility("default"))) int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	long ret = emu_poll(fds, n, timeout);
+
+	if (ret == -ENOTSUP)
+		ret = raw_syscall6(SYS_poll, (long)fds, (long)n, timeout, 0, 0, 0);
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return (int)ret;
 }
