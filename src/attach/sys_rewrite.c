@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys_rewrite.c - bring every `syscall` of the process to one stub.
+ *
+ * zpoline. Each `syscall` (0f 05) found in the process's code is rewritten
+ * into `call *%rax` (ff d0): same length, so no instruction moves and no
+ * branch target changes. rax holds the syscall number, so the call lands
+ * at address nr, on page 0, which holds a sled every entry point of which
+ * slides to the stub:
+ *
+ *   0x000..0x1ff  3d 3d 3d ...   cmp eax, 0x3d3d3d3d   (5 bytes each:
+ *                                from any offset the bytes decode as this
+ *                                instruction, flags only, 5x fewer
+ *                                instructions than a nop sled)
+ *   0x200..0x203  90 90 90 90    nop x4: the last cmp, started anywhere in
+ *                                0x1fb..0x1ff, ends inside these
+ *   0x204         49 bb <imm64>  movabs r11, sys_stub
+ *   0x20e         41 ff e3       jmp r11
+ *
+ * r11 and rcx are free: `syscall` destroys them. The page needs
+ * CAP_SYS_RAWIO below vm.mmap_min_addr (root has it); it is mapped
+ * read+execute once and stays mapped (a thread may sit in the stub), but
+ * after uninstall no site calls it any more.
+ *
+ * The stub (assembly below, in its own page-aligned section so SUD can let
+ * exactly it through). Fast path, no program on this syscall:
+ *
+ *   cmp rax, 512; jae plain          ; x32 / unknown numbers
+ *   lea rcx, [rip+sys_active]
+ *   cmp byte [rcx+rax], 0; jne notfast
+ * plain: syscall; ret
+ *
+ * Slow path: save rax, the six argument registers and xmm0-15 into a
+ * struct sys_frame below the caller's red zone, call sys_enter_hook,
+ * syscall, sys_exit_hook, restore, ret. Only the red zone's top 8 bytes
+ * are lost, to the call's return address (as in zpoline): code that keeps
+ * data there across an inline `syscall` is not supported.
+ *
+ * Special numbers (SYS_A_SPECIAL): rt_sigreturn must run with the
+ * caller's exact rsp (the return address is popped first); clone/clone3
+ * return in the child on a new stack, which gets the return address pushed
+ * by sys_clone_prepare; vfork's child shares the parent's stack and would
+ * overwrite the return address, so it is kept in TLS (sys_self.vfork_ret)
+ * across the syscall, as glibc keeps it in a register.
+ *
+ * Sites are found by a linear sweep (Zydis) of every readable, executable,
+ * file-backed private mapping: the main binary, ld.so, libc, every
+ * library. Anonymous code (JITs) is left alone; Syscall User Dispatch
+ * (sys_sud.c) catches what was not rewritten and rewrites sites of
+ * libraries mapped later on their first syscall (sys_rewrite_lazy). The
+ * 2-byte store is atomic for a site that does not cross a cache line;
+ * the few that do are left to SUD. Uninstall writes 0f 05 back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "attach/sys_internal.h"
+#include "hook/hook_internal.h"
+
+_Static_assert(offsetof(struct sys_frame, nr) == 0, "stub: F_NR");
+_Static_assert(offsetof(struct sys_frame, args) == 8, "stub: F_ARGS");
+_Static_assert(offsetof(struct sys_frame, ret) == 56, "stub: F_RET");
+_Static_assert(offsetof(struct sys_frame, ip) == 64, "stub: F_IP");
+_Static_assert(offsetof(struct sys_frame, sp) == 72, "stub: F_SP");
+_Static_assert(offsetof(struct sys_frame, xmm) == 96, "stub: F_XMM");
+_Static_assert(sizeof(struct sys_frame) == 352, "stub: frame size");
+_Static_assert(offsetof(struct sys_thread, vfork_ret) == 8, "stub: vfork_ret");
+_Static_assert(SYS_NR_MAX == 512, "stub: cmp rax, 512");
+
+/* clang-format off */
+__asm__(
+	"	.pushsection .text.bpfx_sys, \"ax\", @progbits\n"
+	"	.balign 4096\n"
+	"	.globl sys_stub_start\n"
+	"	.hidden sys_stub_start\n"
+	"sys_stub_start:\n"
+
+	/* SYS_SAVE: frame below the red zone; r11 = the caller's rsp */
+	"	.macro SYS_SAVE\n"
+	"	movq %rsp, %r11\n"
+	"	leaq -128(%rsp), %rsp\n"
+	"	andq $-16, %rsp\n"
+	"	subq $352, %rsp\n"
+	"	movq %rax, 0(%rsp)\n"
+	"	movq %rdi, 8(%rsp)\n"
+	"	movq %rsi, 16(%rsp)\n"
+	"	movq %rdx, 24(%rsp)\n"
+	"	movq %r10, 32(%rsp)\n"
+	"	movq %r8, 40(%rsp)\n"
+	"	movq %r9, 48(%rsp)\n"
+	"	movq %rax, 56(%rsp)\n"
+	"	movq (%r11), %rcx\n"
+	"	movq %rcx, 64(%rsp)\n"
+	"	movq %r11, 72(%rsp)\n"
+	"	movaps %xmm0, 96(%rsp)\n"
+	"	movaps %xmm1, 112(%rsp)\n"
+	"	movaps %xmm2, 128(%rsp)\n"
+	"	movaps %xmm3, 144(%rsp)\n"
+	"	movaps %xmm4, 160(%rsp)\n"
+	"	movaps %xmm5, 176(%rsp)\n"
+	"	movaps %xmm6, 192(%rsp)\n"
+	"	movaps %xmm7, 208(%rsp)\n"
+	"	movaps %xmm8, 224(%rsp)\n"
+	"	movaps %xmm9, 240(%rsp)\n"
+	"	movaps %xmm10, 256(%rsp)\n"
+	"	movaps %xmm11, 272(%rsp)\n"
+	"	movaps %xmm12, 288(%rsp)\n"
+	"	movaps %xmm13, 304(%rsp)\n"
+	"	movaps %xmm14, 320(%rsp)\n"
+	"	movaps %xmm15, 336(%rsp)\n"
+	"	cld\n"
+	"	.endm\n"
+
+	/* SYS_ARGS: rax = nr and the argument registers from the frame */
+	"	.macro SYS_ARGS\n"
+	"	movq 0(%rsp), %rax\n"
+	"	movq 8(%rsp), %rdi\n"
+	"	movq 16(%rsp), %rsi\n"
+	"	movq 24(%rsp), %rdx\n"
+	"	movq 32(%rsp), %r10\n"
+	"	movq 40(%rsp), %r8\n"
+	"	movq 48(%rsp), %r9\n"
+	"	.endm\n"
+
+	"	.macro SYS_XMM\n"
+	"	movaps 96(%rsp), %xmm0\n"
+	"	movaps 112(%rsp), %xmm1\n"
+	"	movaps 128(%rsp), %xmm2\n"
+	"	movaps 144(%rsp), %xmm3\n"
+	"	movaps 160(%rsp), %xmm4\n"
+	"	movaps 176(%rsp), %xmm5\n"
+	"	movaps 192(%rsp), %xmm6\n"
+	"	movaps 208(%rsp), %xmm7\n"
+	"	movaps 224(%rsp), %xmm8\n"
+	"	movaps 240(%rsp), %xmm9\n"
+	"	movaps 256(%rsp), %xmm10\n"
+	"	movaps 272(%rsp), %xmm11\n"
+	"	movaps 288(%rsp), %xmm12\n"
+	"	movaps 304(%rsp), %xmm13\n"
+	"	movaps 320(%rsp), %xmm14\n"
+	"	movaps 336(%rsp), %xmm15\n"
+	"	.endm\n"
+
+	/* SYS_LEAVE: everything back, rax = ret, return to the site */
+	"	.macro SYS_LEAVE\n"
+	"	SYS_XMM\n"
+	"	SYS_ARGS\n"
+	"	movq 56(%rsp), %rax\n"
+	"	movq 72(%rsp), %rsp\n"
+	"	ret\n"
+	"	.endm\n"
+
+	"	.globl sys_stub\n"
+	"	.hidden sys_stub\n"
+	"	.type sys_stub, @function\n"
+	"sys_stub:\n"
+	"	cmpq $512, %rax\n"
+	"	jae 1f\n"
+	"	leaq sys_active(%rip), %rcx\n"
+	"	cmpb $0, (%rcx,%rax)\n"
+	"	jne .Lsys_notfast\n"
+	"1:	syscall\n"
+	"	ret\n"
+
+	".Lsys_notfast:\n"
+	"	testb $2, (%rcx,%rax)\n"
+	"	jnz .Lsys_special\n"
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_enter_hook\n"
+	"	testl %eax, %eax\n"
+	"	jnz .Lsys_done\n"
+	"	SYS_ARGS\n"
+	"	syscall\n"
+	"	movq %rax, 56(%rsp)\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_exit_hook\n"
+	".Lsys_done:\n"
+	"	SYS_LEAVE\n"
+
+	".Lsys_special:\n"
+	"	cmpl $15, %eax\n"
+	"	je .Lsys_sigreturn\n"
+	"	cmpl $58, %eax\n"
+	"	je .Lsys_vfork\n"
+	/* clone / clone3 */
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_clone_prepare\n"
+	"	testl %eax, %eax\n"
+	"	jnz .Lsys_done\n"
+	"	SYS_XMM\n"
+	"	SYS_ARGS\n"
+	"	movq 72(%rsp), %rsp\n"		/* rsp = S, [S] = return address */
+	"	syscall\n"
+	"	testq %rax, %rax\n"
+	"	jnz .Lsys_clone_parent\n"
+	/* child: rsp = its new stack - 8 (holding the return address) or S */
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_clone_child\n"
+	"	SYS_LEAVE\n"
+	".Lsys_clone_parent:\n"
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_clone_parent\n"
+	"	SYS_LEAVE\n"
+
+	".Lsys_vfork:\n"
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_enter_hook\n"
+	"	testl %eax, %eax\n"
+	"	jnz .Lsys_done\n"
+	"	SYS_XMM\n"
+	"	SYS_ARGS\n"
+	"	movq 72(%rsp), %rsp\n"
+	"	movq sys_self@gottpoff(%rip), %rcx\n"
+	"	popq %fs:8(%rcx)\n"		/* return address off the shared stack */
+	"	syscall\n"
+	"	movq sys_self@gottpoff(%rip), %rcx\n"
+	"	pushq %fs:8(%rcx)\n"
+	"	testq %rax, %rax\n"
+	"	jz 2f\n"			/* the child just returns */
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_vfork_parent\n"
+	"	SYS_LEAVE\n"
+	"2:	ret\n"
+
+	".Lsys_sigreturn:\n"
+	"	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_enter_hook\n"		/* an override cannot apply here */
+	"	SYS_XMM\n"
+	"	SYS_ARGS\n"
+	"	movq 72(%rsp), %rsp\n"
+	"	addq $8, %rsp\n"		/* the caller's rsp: the signal frame */
+	"	syscall\n"
+	"	ud2\n"
+	"	.size sys_stub, .-sys_stub\n"
+
+	/* the SIGSYS handler's restorer, and rt_sigreturn for SUD */
+	"	.globl sys_sigreturn_gadget\n"
+	"	.hidden sys_sigreturn_gadget\n"
+	"sys_sigreturn_gadget:\n"
+	"	movl $15, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+
+	/* long sys_raw6(nr, a1..a6): a syscall SUD always lets through */
+	"	.globl sys_raw6\n"
+	"	.hidden sys_raw6\n"
+	"	.type sys_raw6, @function\n"
+	"sys_raw6:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	"	ret\n"
+	"	.size sys_raw6, .-sys_raw6\n"
+
+	"	.balign 64\n"
+	"	.globl sys_stub_end\n"
+	"	.hidden sys_stub_end\n"
+	"sys_stub_end:\n"
+	"	.popsection\n");
+/* clang-format on */
+
+void sys_stub(void);
+
+/* ------------------------------------------------------------- state */
+
+#define SLED_LEN 512
+#define MAX_SITES 32768
+#define MAX_MAPS 1024
+
+struct site {
+	uint64_t addr;	/* the syscall instruction */
+	int prot;	/* its mapping's protection */
+};
+
+static struct site sites[MAX_SITES];
+static uint32_t nsites;
+static volatile int rw_lock;	/* spinlock: install/uninstall/lazy */
+static bool page0;		/* the sled is mapped */
+static struct sys_stats stats;
+static long page_size = 4096;
+
+static bool lock_try(void)
+{
+	return !__atomic_exchange_n(&rw_lock, 1, __ATOMIC_ACQUIRE);
+}
+
+static void lock_take(void)
+{
+	while (!lock_try())
+		sys_raw6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+static void lock_drop(void)
+{
+	__atomic_store_n(&rw_lock, 0, __ATOMIC_RELEASE);
+}
+
+void sys_get_stats(struct sys_stats *out)
+{
+	*out = stats;
+	out->sites = nsites;
+	out->sud = sys_sud_ready();
+	out->sud_traps = __atomic_load_n(&sys_sud_trap_count, __ATOMIC_RELAXED);
+}
+
+/* ----------------------------------- /proc/self/maps, signal-safe */
+
+struct vma {
+	uint64_t start, end;
+	int prot;
+	bool priv, file;
+	bool special; /* [vdso], [vsyscall], [stack]... */
+};
+
+static uint64_t hex(const char **p)
+{
+	uint64_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uint64_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* "start-end perms offset dev inode path": the fields we need. */
+static bool parse_line(const char *s, struct vma *v)
+{
+	const char *p = s;
+	uint64_t ino;
+
+	v->start = hex(&p);
+	if (*p++ != '-')
+		return false;
+	v->end = hex(&p);
+	if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3])
+		return false;
+	v->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+		  (p[2] == 'x' ? PROT_EXEC : 0);
+	v->priv = p[3] == 'p';
+	p += 4;
+	while (*p == ' ')
+		p++;
+	hex(&p); /* offset */
+	while (*p == ' ')
+		p++;
+	while (*p && *p != ' ')
+		p++; /* dev */
+	while (*p == ' ')
+		p++;
+	ino = 0;
+	while (*p >= '0' && *p <= '9')
+		ino = ino * 10 + (uint64_t)(*p++ - '0');
+	v->file = ino != 0;
+	while (*p == ' ')
+		p++;
+	v->special = *p == '[';
+	return true;
+}
+
+/* Read every mapping into @out (at most @max); count, or -errno. Only
+ * raw syscalls and the stack: safe in a signal handler. */
+static int read_vmas(struct vma *out, int max)
+{
+	char buf[4096], line[512];
+	size_t ll = 0;
+	int fd, n = 0;
+	long r;
+
+	fd = (int)sys_raw6(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC,
+			   0, 0, 0, 0);
+	if (fd < 0)
+		return fd;
+	while ((r = sys_raw6(SYS_read, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long i = 0; i < r; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (n < max && parse_line(line, &out[n]))
+				n++;
+		}
+	}
+	sys_raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+	return n;
+}
+
+/* ------------------------------------------------------------ page 0 */
+
+#define SLED_EXIT 17 /* 4 nops + movabs + jmp */
+
+/* [from, to) slides to an exit at to: 0x3d..., nop x4, movabs, jmp */
+static void emit_sled(uint8_t *b, size_t from, size_t to, uint64_t stub)
+{
+	size_t k = to;
+
+	memset(b + from, 0x3d, to - from);	/* cmp eax, 0x3d3d3d3d */
+	memset(b + k, 0x90, 4);			/* nop x4 */
+	k += 4;
+	b[k++] = 0x49;				/* movabs r11, sys_stub */
+	b[k++] = 0xbb;
+	memcpy(b + k, &stub, 8);
+	k += 8;
+	b[k++] = 0x41;				/* jmp r11 */
+	b[k++] = 0xff;
+	b[k++] = 0xe3;
+}
+
+static int map_page0(void)
+{
+	static uint8_t sled[4096];
+	uint8_t *p;
+	uint64_t stub = (uint64_t)(uintptr_t)sys_stub;
+	size_t k;
+
+	if (page0)
+		return 0;
+	if (page_size != sizeof(sled))
+		return -EOPNOTSUPP;
+	p = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (p != NULL) { /* an old kernel took it as a hint */
+		munmap(p, (size_t)page_size);
+		return -EPERM;
+	}
+	/* page 0 is memory here, whatever C (and UBSan) thinks of NULL:
+	 * built aside, then byte stores through a volatile pointer */
+	emit_sled(sled, 0, SLED_LEN, stub);
+	/* numbers above the table (invalid ones) slide to a second exit at
+	 * the page's end, so the stub answers -ENOSYS as the kernel would */
+	emit_sled(sled, SLED_LEN + SLED_EXIT, sizeof(sled) - SLED_EXIT, stub);
+	for (k = 0; k < sizeof(sled); k++)
+		*(volatile uint8_t *)((uintptr_t)p + k) = sled[k];
+	if (mprotect(p, (size_t)page_size, PROT_READ | PROT_EXEC)) {
+		int err = -errno;
+
+		munmap(p, (size_t)page_size);
+		return err;
+	}
+	page0 = true;
+	return 0;
+}
+
+/* ---------------------------------------------------------- patching */
+
+static bool in_stub(uint64_t a)
+{
+	return a + 2 > (uint64_t)(uintptr_t)sys_stub_start &&
+	       a < (uint64_t)(uintptr_t)sys_stub_end;
+}
+
+static void store2(uint64_t a, uint16_t v)
+{
+	/* one 16-bit store (mov word): atomic on x86 when it does not cross
+	 * a cache line; sites are rarely 2-aligned, hence asm, not C */
+	__asm__ volatile("movw %1, (%0)" : : "r"(a), "r"(v) : "memory");
+}
+
+static uint16_t load2(uint64_t a)
+{
+	uint16_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)a, 2);
+	return v;
+}
+
+static int set_prot(uint64_t a, uint64_t len, int prot)
+{
+	uint64_t s = a & ~(uint64_t)(page_size - 1);
+	uint64_t e = (a + len + (uint64_t)page_size - 1) & ~(uint64_t)(page_size - 1);
+
+	return (int)sys_raw6(SYS_mprotect, (long)s, (long)(e - s), prot, 0, 0, 0);
+}
+
+/* Can site @a be rewritten? Not across a cache line (the store would not
+ * be atomic), never in our own stub. */
+static bool rewritable(uint64_t a)
+{
+	return (a & 63) != 63 && !in_stub(a);
+}
+
+static bool add_site(uint64_t a, int prot)
+{
+	if (nsites == MAX_SITES)
+		return false;
+	sites[nsites].addr = a;
+	sites[nsites].prot = prot;
+	nsites++;
+	return true;
+}
+
+/* Linear sweep of one mapping: record and rewrite its syscall sites. */
+static void scan_vma(const struct vma *v)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)v->start;
+	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
+	uint32_t first = nsites, i;
+
+	while (p < end) {
+		unsigned len = hook_insn_len(p, (size_t)(end - p));
+
+		if (!len) {
+			p++;
+			continue;
+		}
+		if (len == 2 && p[0] == 0x0f && p[1] == 0x05) {
+			uint64_t a = (uint64_t)(uintptr_t)p;
+
+			if (!in_stub(a)) {
+				if (!rewritable(a) || !add_site(a, v->prot))
+					stats.skipped++;
+			}
+		}
+		p += len;
+	}
+	if (nsites == first)
+		return;
+	if (set_prot(v->start, v->end - v->start, v->prot | PROT_WRITE)) {
+		stats.skipped += nsites - first;
+		nsites = first;
+		return;
+	}
+	for (i = first; i < nsites; i++)
+		store2(sites[i].addr, 0xd0ff);		/* call *%rax */
+	set_prot(v->start, v->end - v->start, v->prot);
+}
+
+static bool scannable(const struct vma *v)
+{
+	return v->file && v->priv && (v->prot & PROT_EXEC) && (v->prot & PROT_READ) &&
+	       v->end <= 0x800000000000ull;
+}
+
+/* Executable memory that is not a file's code (a JIT's): could it make
+ * syscalls we do not see? Writable+executable: any time. Otherwise if it
+ * holds the bytes of a `syscall` anywhere. */
+static bool dynamic_code_risk(const struct vma *v)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)v->start;
+	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
+
+	if (!(v->prot & PROT_EXEC) || v->special || scannable(v) ||
+	    v->end > 0x800000000000ull || !v->start)
+		return false;
+	if (v->start < (uint64_t)(uintptr_t)sys_stub_end &&
+	    v->end > (uint64_t)(uintptr_t)sys_stub_start)
+		return false; /* our own text */
+	if ((v->prot & PROT_WRITE) || !(v->prot & PROT_READ))
+		return true;
+	return memmem(p, (size_t)(end - p), "\x0f\x05", 2) != NULL;
+}
+
+bool sys_rewrite_new_code(uint64_t start, uint64_t len)
+{
+	static struct vma vmas[MAX_MAPS];
+	bool risk = false;
+	int n, i;
+
+	if (!page0 && !len)
+		return false;
+	lock_take();
+	n = read_vmas(vmas, MAX_MAPS);
+	for (i = 0; i < n; i++) {
+		struct vma v = vmas[i];
+
+		if (len && (v.end <= start || v.start >= start + len))
+			continue;
+		if (page0 && scannable(&v))
+			scan_vma(&v); /* rewritten sites decode as calls now */
+		else if (dynamic_code_risk(&v))
+			risk = true;
+	}
+	lock_drop();
+	return risk;
+}
+
+int sys_rewrite_install(void)
+{
+	static struct vma vmas[MAX_MAPS];
+	int n, i, err;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	err = map_page0();
+	stats.zpoline = !err;
+	if (err)
+		return 1; /* SUD alone then (sys_sud.c) */
+	lock_take();
+	n = read_vmas(vmas, MAX_MAPS);
+	for (i = 0; i < n; i++) {
+		if (scannable(&vmas[i]))
+			scan_vma(&vmas[i]);
+		else if (dynamic_code_risk(&vmas[i]))
+			err = 1;
+	}
+	lock_drop();
+	return err;
+}
+
+void sys_rewrite_uninstall(void)
+{
+	uint32_t i;
+
+	lock_take();
+	for (i = 0; i < nsites; i++) {
+		const struct site *s = &sites[i];
+
+		if (set_prot(s->addr, 2, s->prot | PROT_WRITE))
+			continue; /* unmapped since (dlclose) */
+		if (load2(s->addr) == 0xd0ff)
+			store2(s->addr, 0x050f);	/* syscall */
+		set_prot(s->addr, 2, s->prot);
+	}
+	nsites = 0;
+	stats.lazy = 0;
+	stats.skipped = 0;
+	lock_drop();
+}
+
+bool sys_rewrite_lazy(uint64_t ip)
+{
+	struct vma v = { 0 };
+	uint64_t a = ip - 2;
+	bool done = false;
+	char buf[4096], line[512];
+	size_t ll = 0;
+	long r;
+	int fd;
+
+	if (!page0 || !rewritable(a) || !lock_try())
+		return false;
+	if (load2(a) != 0x050f)
+		goto out;
+	/* find @a's mapping (streamed: the stack here is the host's) */
+	fd = (int)sys_raw6(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC,
+			   0, 0, 0, 0);
+	if (fd < 0)
+		goto out;
+	while (!done && (r = sys_raw6(SYS_read, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long i = 0; i < r && !done; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (parse_line(line, &v) && a >= v.start && a + 2 <= v.end)
+				done = true;
+		}
+	}
+	sys_raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (!done || !scannable(&v)) {
+		done = false;
+		goto out;
+	}
+	done = false;
+	if (set_prot(a, 2, v.prot | PROT_WRITE))
+		goto out;
+	if (add_site(a, v.prot)) {
+		store2(a, 0xd0ff);			/* call *%rax */
+		stats.lazy++;
+		done = true;
+	}
+	set_prot(a, 2, v.prot);
+out:
+	lock_drop();
+	return done;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys_sud.c - Syscall User Dispatch: the net under the rewritten sites.
+ *
+ * With PR_SET_SYSCALL_USER_DISPATCH on, a thread whose selector byte reads
+ * BLOCK gets SIGSYS for every syscall made outside one address range, here
+ * bpfx's stub section (sys_stub_start..sys_stub_end), whose syscalls always
+ * pass. The selector is per thread (sys_self.selector): BLOCK while the
+ * application runs, ALLOW while bpfx's own code does (dispatch, helpers),
+ * so bpfx never traps itself. SUD is per thread and neither inherited by
+ * threads nor by children: the clone hooks turn it on in every new thread
+ * and child (sys_clone_child), and install signals the threads that exist
+ * already (an rt_tgsigqueueinfo SIGSYS carrying SUD_MAGIC).
+ *
+ * The SIGSYS handler, for a syscall from code that was not rewritten:
+ *   - a file-backed site (a library mapped after install, dlopen): rewrite
+ *     it now (sys_rewrite_lazy) and resume at it, so it is trapped once;
+ *   - rt_sigreturn: resume at a `syscall` inside the stub section with
+ *     the same registers, so the kernel sees the caller's signal frame;
+ *   - clone/clone3/vfork/rt_sigprocmask/rt_sigsuspend, which cannot run
+ *     inside a signal handler: resume at the site with the selector open
+ *     (the syscall passes untraced; the next dispatch closes it again);
+ *   - anything else: run it here between sys_enter_hook and
+ *     sys_exit_hook and put the result in the interrupted context's rax.
+ * When interception has been removed, a trapped thread opens its selector
+ * and resumes: threads heal themselves, no thread registry is needed.
+ *
+ * The handler is installed with the raw rt_sigaction so that its
+ * restorer (rt_sigreturn) lies in the stub section too. A SIGSYS that is
+ * not SUD's (seccomp) goes to the handler that was there before.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "attach/sys_internal.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+#define SUD_MAGIC 0x62706678 /* "bpfx": turn SUD on in this thread */
+
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	const void *restorer;
+	uint64_t mask;
+};
+
+uint64_t sys_sud_trap_count;
+static bool net; /* SUD wanted in every thread */
+static struct ksigaction old_sa;
+static int sud_state; /* 0 unknown, 1 ready, -errno unavailable */
+
+static uint8_t app_selector(const struct sys_thread *t)
+{
+	return t->sud && sys_installed() ? SYS_SEL_BLOCK : SYS_SEL_ALLOW;
+}
+
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	if (old_sa.handler == SIG_IGN)
+		return;
+	if (old_sa.handler == SIG_DFL) {
+		struct ksigaction dfl = { 0 };
+
+		sys_raw6(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
+		sys_raw6(SYS_tgkill, getpid(), sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0),
+			 sig, 0, 0, 0);
+		return;
+	}
+	if (old_sa.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))old_sa.handler)(sig, si, uc);
+	else
+		((void (*)(int))old_sa.handler)(sig);
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+	struct sys_thread *t = &sys_self;
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	uint8_t sel = t->selector;
+	struct sys_frame f;
+	uint64_t nr;
+
+	t->selector = SYS_SEL_ALLOW; /* first: nothing below may trap */
+	if (si->si_code == SI_QUEUE && si->si_value.sival_int == SUD_MAGIC) {
+		if (sys_installed() && sys_sud_net() && !t->sud)
+			sys_sud_thread_on();
+		else
+			t->selector = sel;
+		return;
+	}
+	if (si->si_code != SYS_USER_DISPATCH) {
+		t->selector = sel;
+		chain(sig, si, ucv);
+		return;
+	}
+	__atomic_fetch_add(&sys_sud_trap_count, 1, __ATOMIC_RELAXED);
+	nr = (uint64_t)g[REG_RAX];
+	if (!sys_installed()) { /* let it pass from now on */
+		g[REG_RIP] -= 2;
+		return;
+	}
+	if (sys_rewrite_lazy((uint64_t)g[REG_RIP])) {
+		g[REG_RIP] -= 2; /* again, through the stub */
+		t->selector = app_selector(t);
+		return;
+	}
+	switch (nr) {
+	case SYS_rt_sigreturn:
+		g[REG_RIP] = (greg_t)(uintptr_t)sys_sigreturn_gadget;
+		t->selector = app_selector(t);
+		return;
+	case SYS_clone:
+	case SYS_clone3:
+	case SYS_vfork:
+	case SYS_rt_sigprocmask:
+	case SYS_rt_sigsuspend:
+		g[REG_RIP] -= 2; /* natively, with the selector open */
+		return;
+	default:
+		break;
+	}
+	memset(&f, 0, sizeof(f));
+	f.nr = nr;
+	f.args[0] = (uint64_t)g[REG_RDI];
+	f.args[1] = (uint64_t)g[REG_RSI];
+	f.args[2] = (uint64_t)g[REG_RDX];
+	f.args[3] = (uint64_t)g[REG_R10];
+	f.args[4] = (uint64_t)g[REG_R8];
+	f.args[5] = (uint64_t)g[REG_R9];
+	f.ip = (uint64_t)g[REG_RIP];
+	f.sp = (uint64_t)g[REG_RSP];
+	if (!sys_enter_hook(&f)) {
+		t->selector = SYS_SEL_ALLOW;
+		f.ret = (uint64_t)sys_raw6((long)nr, (long)f.args[0], (long)f.args[1],
+					   (long)f.args[2], (long)f.args[3],
+					   (long)f.args[4], (long)f.args[5]);
+		sys_exit_hook(&f);
+	}
+	g[REG_RAX] = (greg_t)f.ret;
+	t->selector = app_selector(t);
+}
+
+int sys_sud_init(void)
+{
+	struct ksigaction sa = {
+		.handler = (void *)on_sigsys,
+		.flags = SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART,
+		.restorer = sys_sigreturn_gadget,
+		.mask = 0,
+	};
+	struct ksigaction cur;
+	long r;
+
+	if (!sud_state) {
+		/* does this kernel have SUD? (EINVAL without
+		 * CONFIG_SYSCALL_USER_DISPATCH) */
+		r = sys_raw6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH,
+			     PR_SYS_DISPATCH_OFF, 0, 0, 0, 0);
+		sud_state = r ? (int)r : 1;
+	}
+	if (sud_state < 0)
+		return sud_state;
+	/* (re)install the handler at each install: the host may have
+	 * replaced it since (the one it had is what we chain to) */
+	r = sys_raw6(SYS_rt_sigaction, SIGSYS, 0, (long)&cur, 8, 0, 0);
+	if (r)
+		return (int)r;
+	if (cur.handler == (void *)on_sigsys)
+		return 0;
+	old_sa = cur;
+	r = sys_raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
+	return (int)r;
+}
+
+bool sys_sud_net(void)
+{
+	return __atomic_load_n(&net, __ATOMIC_ACQUIRE);
+}
+
+void sys_sud_net_on(void)
+{
+	const char *env = getenv("BPFX_SYSCALL_SUD");
+
+	if (env && !strcmp(env, "never"))
+		return;
+	if (sys_sud_init())
+		return;
+	if (!__atomic_exchange_n(&net, true, __ATOMIC_ACQ_REL)) {
+		sys_sud_thread_on();
+		sys_sud_all_threads();
+	} else if (!sys_self.sud) {
+		sys_sud_thread_on();
+	}
+}
+
+void sys_sud_net_reset(void)
+{
+	__atomic_store_n(&net, false, __ATOMIC_RELEASE);
+}
+
+bool sys_sud_ready(void)
+{
+	return sud_state > 0;
+}
+
+int sys_sud_thread_on(void)
+{
+	struct sys_thread *t = &sys_self;
+	const char *s = sys_stub_start;
+	long r;
+
+	if (sud_state <= 0)
+		return sud_state ? sud_state : -ENOSYS;
+	t->selector = SYS_SEL_ALLOW;
+	r = sys_raw6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+		     (long)(uintptr_t)s, (long)(sys_stub_end - s),
+		     (long)(uintptr_t)&t->selector, 0);
+	if (r)
+		return (int)r;
+	t->sud = 1;
+	t->selector = app_selector(t);
+	return 0;
+}
+
+void sys_sud_thread_off(void)
+{
+	struct sys_thread *t = &sys_self;
+
+	if (!t->sud)
+		return;
+	sys_raw6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
+		 0, 0);
+	t->sud = 0;
+	t->selector = SYS_SEL_ALLOW;
+}
+
+/* Ask every other thread of the process to turn SUD on for itself. */
+int sys_sud_all_threads(void)
+{
+	siginfo_t si;
+	struct dirent *de;
+	pid_t self = (pid_t)sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	DIR *d;
+	int n = 0;
+
+	if (sud_state <= 0)
+		return 0;
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		memset(&si, 0, sizeof(si));
+		si.si_signo = SIGSYS;
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		si.si_value.sival_int = SUD_MAGIC;
+		if (!sys_raw6(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGSYS, (long)&si,
+			      0, 0))
+			n++;
+	}
+	closedir(d);
+	return n;
+}

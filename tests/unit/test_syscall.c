@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_syscall.c - syscall tracepoints (src/attach/syscall.c, sys_*.c):
+ * contexts, every path a syscall can take into the stub (libc, inline
+ * `syscall` in this binary, anonymous JIT-like code caught by SUD, code
+ * mapped from a file later and rewritten lazily), override, and the hard
+ * cases: signals during a hooked syscall and syscalls from their
+ * handlers, rt_sigreturn, vfork, clone3 threads, fork, exact restore.
+ *
+ * Programs are two instructions: `call TEST_HELPER; exit`; the helper
+ * (C, below) records what the context held. Each cmocka test is its own
+ * process under ctest; each installs and uninstalls interception itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "attach/sys_internal.h"
+#include "vm/vm_internal.h"
+
+#define H_RECORD 1000	/* record the context */
+#define H_DENY 1001	/* override with -EACCES when args[1] == deny_ptr */
+
+struct seen {
+	uint64_t calls;
+	uint16_t type;
+	int32_t pid;
+	int64_t nr;
+	uint64_t a0, a1;
+	int64_t ret;
+};
+
+static struct seen seen[4]; /* by link id */
+static bool exit_ctx[4];    /* link id's context is a sys_exit one (24 bytes) */
+static const char *deny_ptr;
+static __thread int cur_link;
+
+static uint64_t h_record(uint64_t ctx, uint64_t r2, uint64_t r3, uint64_t r4,
+			 uint64_t r5)
+{
+	const uint8_t *c = (const uint8_t *)(uintptr_t)ctx;
+	struct seen *s = &seen[vm_run.cookie & 3];
+
+	__atomic_fetch_add(&s->calls, 1, __ATOMIC_RELAXED);
+	memcpy(&s->type, c, 2);
+	memcpy(&s->pid, c + 4, 4);
+	memcpy(&s->nr, c + 8, 8);
+	memcpy(&s->a0, c + 16, 8); /* args[0], or ret for sys_exit */
+	memcpy(&s->ret, c + 16, 8);
+	if (!exit_ctx[vm_run.cookie & 3])
+		memcpy(&s->a1, c + 24, 8);
+	(void)cur_link;
+	return 0;
+}
+
+static uint64_t h_deny(uint64_t ctx, uint64_t r2, uint64_t r3, uint64_t r4,
+		       uint64_t r5)
+{
+	const uint8_t *c = (const uint8_t *)(uintptr_t)ctx;
+	uint64_t a1;
+
+	memcpy(&a1, c + 24, 8);
+	if (deny_ptr && a1 == (uint64_t)(uintptr_t)deny_ptr) {
+		vm_run.override = 1;
+		vm_run.override_rc = (uint64_t)-EACCES;
+	}
+	return 0;
+}
+
+static struct bpfx_vm *vm;
+static struct bpfx_prog *progs[64]; /* kept: a thread may still run them */
+static int nprogs;
+
+static struct bpfx_prog *make_prog(int helper)
+{
+	struct bpfx_insn insn[3] = {
+		{ .code = 0x85, .imm = helper },	/* call helper */
+		{ .code = 0xb7, .dst = 0, .imm = 0 },	/* r0 = 0 */
+		{ .code = 0x95 },			/* exit */
+	};
+	struct bpfx_prog *p;
+
+	if (!vm) {
+		vm = bpfx_vm_create();
+		assert_non_null(vm);
+		assert_int_equal(bpfx_vm_register_helper(vm, H_RECORD, "rec", h_record), 0);
+		assert_int_equal(bpfx_vm_register_helper(vm, H_DENY, "deny", h_deny), 0);
+	}
+	p = bpfx_prog_load(vm, insn, 3, NULL);
+	assert_non_null(p);
+	if (nprogs < 64)
+		progs[nprogs++] = p;
+	return p;
+}
+
+/* attach a recording program as link @id, on the JIT when @jit */
+static void add(uint32_t id, const char *tp, bool jit)
+{
+	struct bpfx_prog *p = make_prog(H_RECORD);
+
+	exit_ctx[id & 3] = strstr(tp, "exit") != NULL;
+	if (jit)
+		assert_int_equal(bpfx_prog_jit(p), 0);
+	assert_int_equal(sys_prog_add(id, tp, p, jit ? p->jit_entry : NULL, id), 0);
+}
+
+static void reset_seen(void)
+{
+	memset(seen, 0, sizeof(seen));
+}
+
+static long inline_getppid(void)
+{
+	long r;
+
+	__asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getppid) : "rcx", "r11", "memory");
+	return r;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_table(void **state)
+{
+	struct sys_tp tp;
+
+	assert_int_equal(sys_nr_of("openat"), SYS_openat);
+	assert_int_equal(sys_nr_of("newstat"), SYS_stat);
+	assert_string_equal(sys_event_name(SYS_umount2), "umount");
+	assert_int_equal(sys_parse_tp("syscalls/sys_exit_getppid", &tp), 0);
+	assert_int_equal(tp.kind, SYS_TP_EXIT);
+	assert_int_equal(tp.nr, SYS_getppid);
+	assert_int_equal(sys_parse_tp("raw_syscalls/sys_enter", &tp), 0);
+	assert_int_equal(tp.kind, SYS_TP_RAW_ENTER);
+	assert_int_equal(sys_parse_tp("syscalls/sys_enter_nosuch", &tp), -ENOENT);
+	assert_int_equal(sys_parse_tp("sched/sched_switch", &tp), -EINVAL);
+}
+
+/* libc's getppid and an inline syscall in this binary; enter and exit
+ * contexts as the kernel lays them out. */
+static void test_enter_exit(void **state)
+{
+	long ppid = getppid();
+	int i;
+
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	add(2, "syscalls/sys_exit_getppid", false);
+	for (i = 0; i < 1000; i++)
+		getppid();
+	for (i = 0; i < 500; i++)
+		inline_getppid();
+	syscall(SYS_getppid);
+	assert_int_equal(seen[1].calls, 1501);
+	assert_int_equal(seen[2].calls, 1501);
+	assert_int_equal(seen[1].nr, SYS_getppid);
+	assert_int_equal(seen[2].ret, ppid);
+	assert_int_equal(seen[1].pid, gettid());
+	assert_int_equal(seen[1].type, sys_event_id("syscalls/sys_enter_getppid"));
+	assert_int_equal(sys_prog_remove(1), 0);
+	assert_int_equal(sys_prog_remove(2), 0);
+	getppid();
+	assert_int_equal(seen[1].calls, 1501);
+	assert_int_equal(sys_prog_remove(2), -ENOENT);
+}
+
+/* raw_syscalls see every syscall with its number and arguments */
+static void test_raw(void **state)
+{
+	char buf[8];
+	int fd[2];
+
+	reset_seen();
+	assert_int_equal(pipe(fd), 0);
+	add(1, "raw_syscalls/sys_enter", true);
+	add(2, "raw_syscalls/sys_exit", true);
+	reset_seen();
+	assert_int_equal(write(fd[1], "abc", 3), 3);
+	assert_int_equal(seen[1].nr, SYS_write);
+	assert_int_equal(seen[1].a0, (uint64_t)fd[1]);
+	assert_int_equal(seen[2].ret, 3);
+	assert_int_equal(read(fd[0], buf, sizeof(buf)), 3);
+	assert_int_equal(seen[2].nr, SYS_read);
+	assert_int_equal(seen[1].calls, 2);
+	assert_int_equal(seen[2].calls, 2);
+	sys_prog_remove(1);
+	sys_prog_remove(2);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+/* bpf_override_return on sys_enter: the syscall is not made */
+static void test_override(void **state)
+{
+	struct bpfx_prog *p = make_prog(H_DENY);
+	static const char path[] = "/dev/null";
+	char other[] = "/dev/null";
+	int fd;
+
+	deny_ptr = path;
+	assert_int_equal(sys_prog_add(3, "syscalls/sys_enter_openat", p, NULL, 3), 0);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, EACCES);
+	fd = open(other, O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	sys_prog_remove(3);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static const uint8_t code_getppid[] = {
+	0xb8, 0x6e, 0x00, 0x00, 0x00,	/* mov eax, 110 (getppid) */
+	0x0f, 0x05,			/* syscall */
+	0xc3,				/* ret */
+};
+
+/* anonymous executable code (a JIT's): caught by Syscall User Dispatch */
+static void test_jit_code(void **state)
+{
+	struct sys_stats st0, st1;
+	long (*fn)(void);
+	uint8_t *p;
+
+	reset_seen();
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	memcpy(p, code_getppid, sizeof(code_getppid));
+	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	fn = (long (*)(void))(uintptr_t)p;
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st0);
+	if (!st0.sud) {
+		sys_prog_remove(1);
+		skip();
+	}
+	assert_int_equal(fn(), getppid());
+	assert_int_equal(fn(), getppid());
+	sys_get_stats(&st1);
+	assert_int_equal(seen[1].calls, 4);
+	assert_int_equal(st1.sud_traps - st0.sud_traps, 2); /* never rewritten */
+	assert_int_equal(memcmp(p, code_getppid, sizeof(code_getppid)), 0);
+	sys_prog_remove(1);
+	assert_int_equal(fn(), getppid()); /* untraced, unbroken */
+	munmap(p, 4096);
+}
+
+/* code mapped from a file after install (as dlopen does): its sites are
+ * rewritten when the mmap returns (no SUD trap); restored on uninstall */
+static void test_mapped_later(void **state)
+{
+	char path[] = "/tmp/bpfx-test-syscall-XXXXXX";
+	struct sys_stats st0, st1;
+	long (*fn)(void);
+	uint8_t *p;
+	int fd, i;
+
+	reset_seen();
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, code_getppid, sizeof(code_getppid)), sizeof(code_getppid));
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st0);
+	if (!st0.zpoline) {
+		sys_prog_remove(1);
+		unlink(path);
+		skip();
+	}
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	assert_true(p != MAP_FAILED);
+	fn = (long (*)(void))(uintptr_t)p;
+	for (i = 0; i < 10; i++)
+		assert_int_equal(fn(), getppid());
+	sys_get_stats(&st1);
+	assert_int_equal(seen[1].calls, 20);
+	assert_int_equal(st1.sud_traps - st0.sud_traps, 0);
+	assert_int_equal(st1.sites, st0.sites + 1);
+	assert_int_equal(p[5], 0xff); /* call *%rax */
+	sys_prog_remove(1);
+	assert_int_equal(memcmp(p, code_getppid, sizeof(code_getppid)), 0);
+	assert_int_equal(fn(), getppid());
+	munmap(p, 4096);
+	close(fd);
+	unlink(path);
+}
+
+/* Detach restores libc's bytes exactly. */
+static void test_restore(void **state)
+{
+	const uint8_t *f = (const uint8_t *)(uintptr_t)getppid;
+	uint8_t before[64];
+	struct sys_stats st;
+	int i, at = -1;
+
+	memcpy(before, f, sizeof(before));
+	for (i = 0; i + 1 < (int)sizeof(before); i++)
+		if (before[i] == 0x0f && before[i + 1] == 0x05)
+			at = i;
+	add(1, "syscalls/sys_enter_getppid", false);
+	sys_get_stats(&st);
+	if (!st.zpoline || at < 0) {
+		sys_prog_remove(1);
+		skip();
+	}
+	assert_true(st.sites > 10);
+	assert_int_equal(f[at], 0xff);
+	assert_int_equal(f[at + 1], 0xd0);
+	sys_prog_remove(1);
+	assert_int_equal(memcmp(before, f, sizeof(before)), 0);
+	sys_get_stats(&st);
+	assert_int_equal(st.sites, 0);
+}
+
+static volatile int sig_hits;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	getppid(); /* a syscall from a signal handler, traced */
+	inline_getppid();
+	sig_hits++;
+}
+
+/* A signal interrupts a hooked blocking read; its handler's syscalls are
+ * traced; the read restarts (SA_RESTART) or fails with EINTR, as without
+ * bpfx; sys_exit sees the result. rt_sigreturn goes through the stub. */
+static void test_signal_during_syscall(void **state)
+{
+	struct sigaction sa = { 0 };
+	int fd[2];
+	char c;
+	pid_t pid;
+
+	reset_seen();
+	assert_int_equal(pipe(fd), 0);
+	add(1, "syscalls/sys_enter_getppid", true);
+	add(2, "syscalls/sys_exit_read", true);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: EINTR */
+	sig_hits = 0;
+	alarm(1);
+	assert_int_equal(read(fd[0], &c, 1), -1);
+	assert_int_equal(errno, EINTR);
+	assert_int_equal(sig_hits, 1);
+	assert_int_equal(seen[1].calls, 2);
+	assert_int_equal(seen[2].ret, -EINTR);
+
+	sa.sa_flags = SA_RESTART; /* restarted inside the stub */
+	sigaction(SIGALRM, &sa, NULL);
+	pid = fork();
+	if (!pid) {
+		usleep(1500 * 1000);
+		_exit(write(fd[1], "x", 1) == 1 ? 0 : 1);
+	}
+	alarm(1);
+	assert_int_equal(read(fd[0], &c, 1), 1);
+	assert_int_equal(c, 'x');
+	assert_int_equal(sig_hits, 2);
+	assert_int_equal(seen[1].calls, 4);
+	assert_int_equal(seen[2].ret, 1);
+	waitpid(pid, NULL, 0);
+	sys_prog_remove(1);
+	sys_prog_remove(2);
+	close(fd[0]);
+	close(fd[1]);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* vfork: the child runs on the parent's stack and execs or exits; the
+ * parent gets the right return value and resumes where it was. */
+static void test_vfork(void **state)
+{
+	volatile int marker = 42;
+	int status;
+	pid_t pid;
+
+	reset_seen();
+	add(1, "raw_syscalls/sys_enter", true);
+	add(2, "syscalls/sys_exit_vfork", true);
+	pid = vfork();
+	if (!pid)
+		_exit(7);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 7);
+	assert_int_equal(marker, 42);
+	assert_int_equal(seen[2].ret, pid);
+	pid = vfork();
+	if (!pid) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* posix_spawn / system use clone(CLONE_VM|CLONE_VFORK) on a new stack */
+	assert_int_equal(system("exit 3"), 3 << 8);
+	sys_prog_remove(1);
+	sys_prog_remove(2);
+}
+
+#define NTHREADS 4
+#define PER_THREAD 2000
+
+static void *thread_fn(void *arg)
+{
+	long (*fn)(void) = (long (*)(void))arg;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++)
+		getppid();
+	if (fn)
+		fn(); /* SUD must be on in this thread too */
+	return NULL;
+}
+
+/* clone3 threads: every syscall of every thread; SUD in each */
+static void test_threads(void **state)
+{
+	pthread_t t[NTHREADS];
+	struct sys_stats st;
+	long (*fn)(void) = NULL;
+	uint8_t *p;
+	int i;
+
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	add(2, "syscalls/sys_exit_clone3", true);
+	sys_get_stats(&st);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	memcpy(p, code_getppid, sizeof(code_getppid));
+	mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	if (st.sud)
+		fn = (long (*)(void))(uintptr_t)p;
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_fn, (void *)fn), 0);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(seen[1].calls, NTHREADS * PER_THREAD + (fn ? NTHREADS : 0));
+	/* parent and child both return from clone3 */
+	assert_int_equal(seen[2].calls, 2 * NTHREADS);
+	sys_prog_remove(1);
+	sys_prog_remove(2);
+	munmap(p, 4096);
+}
+
+/* fork: the child is traced too (its own copy of the maps/counters) */
+static void test_fork(void **state)
+{
+	int status;
+	pid_t pid;
+
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	pid = fork();
+	if (!pid) {
+		uint64_t before = seen[1].calls;
+
+		getppid();
+		inline_getppid();
+		_exit(seen[1].calls == before + 2 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	sys_prog_remove(1);
+}
+
+/* A program that cannot be attached leaves the syscalls alone. */
+static void test_refused(void **state)
+{
+	struct bpfx_prog *p = make_prog(H_RECORD);
+	struct sys_stats st;
+
+	assert_int_equal(sys_prog_add(9, "syscalls/sys_enter_nosuch", p, NULL, 0), -ENOENT);
+	assert_int_equal(sys_prog_add(9, "sched/sched_switch", p, NULL, 0), -EINVAL);
+	assert_int_equal(sys_prog_add(9, "raw_syscalls/sys_enter", NULL, NULL, 0), -EINVAL);
+	sys_get_stats(&st);
+	assert_int_equal(st.sites, 0);
+	assert_true(getppid() > 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_enter_exit),
+		cmocka_unit_test(test_raw),
+		cmocka_unit_test(test_override),
+		cmocka_unit_test(test_jit_code),
+		cmocka_unit_test(test_mapped_later),
+		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_signal_during_syscall),
+		cmocka_unit_test(test_vfork),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_refused),
+	};
+
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
