@@ -8,8 +8,11 @@ pkgs=(
   clang llvm lld                    # BPF target, libFuzzer, llvm-objdump
   libelf-dev zlib1g-dev libbpf-dev bpftool linux-libc-dev
   libcmocka-dev libzydis-dev libcapstone-dev libyaml-dev
+  systemtap-sdt-dev                 # sys/sdt.h: USDT probes in test targets
   hyperfine valgrind
+  bpftrace                          # tests/e2e/tools_*.sh, bench/tools
   openssl                           # examples/sslsniff test: s_server, s_client, req
+  nginx nginx-dev libnginx-mod-http-lua wrk curl  # examples/nginx-firewall, bench/nginx (EIM)
 )
 
 missing=()
