@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_uprobe.h"
 #include "hook/hook.h"
 
 long b_nop5(long), b_push(long), b_lea(long), b_endbr(long);
@@ -80,7 +81,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* median ns per call over 7 runs */
-static double measure(long (*volatile fn)(long), long iters)
+double bench_measure(long (*volatile fn)(long), long iters)
 {
 	double r[7];
 	long acc = 0;
@@ -116,7 +117,7 @@ static int read_int(const char *path)
 }
 
 /* file path and offset of addr, from /proc/self/maps */
-static int file_offset(void *addr, char *path, size_t plen, uint64_t *off)
+int bench_file_offset(void *addr, char *path, size_t plen, uint64_t *off)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
 	char line[1024];
@@ -143,6 +144,19 @@ static int file_offset(void *addr, char *path, size_t plen, uint64_t *off)
 	return ok;
 }
 
+static long kernel_syscall(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 static int kprobe_open(void *fn, int ret, const char **why)
 {
 	struct perf_event_attr attr;
@@ -156,7 +170,7 @@ static int kprobe_open(void *fn, int ret, const char **why)
 		*why = "no uprobe PMU in /sys/bus/event_source/devices";
 		return -1;
 	}
-	if (file_offset(fn, path, sizeof(path), &off)) {
+	if (bench_file_offset(fn, path, sizeof(path), &off)) {
 		*why = "target not in a file mapping";
 		return -1;
 	}
@@ -169,13 +183,15 @@ static int kprobe_open(void *fn, int ret, const char **why)
 	attr.config1 = (uint64_t)(uintptr_t)path;	/* uprobe_path */
 	attr.config2 = off;				/* probe_offset */
 	attr.disabled = 1;
-	fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1,
-			  PERF_FLAG_FD_CLOEXEC);
+	/* straight to the kernel: this binary also routes libbpf's
+	 * perf_event_open/ioctl to bpfx (prog_bench.c) */
+	fd = (int)kernel_syscall(SYS_perf_event_open, (long)&attr, 0, -1, -1,
+				 PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
-		*why = strerror(errno);
+		*why = strerror(-fd);
 		return -1;
 	}
-	ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+	kernel_syscall(SYS_ioctl, fd, PERF_EVENT_IOC_ENABLE, 0, 0, 0);
 	return fd;
 }
 
@@ -188,7 +204,7 @@ static double kernel_cost(long (*fn)(long), int ret, long iters,
 
 	if (fd < 0)
 		return -1;
-	ns = measure(fn, iters);
+	ns = bench_measure(fn, iters);
 	if (read(fd, &hits, sizeof(hits)) != sizeof(hits) ||
 	    hits < (uint64_t)iters * 7) {
 		*why = "the kernel did not count the hits (probe refused at "
@@ -216,7 +232,7 @@ static double hook_cost(long (*fn)(long), hook_entry_fn e, hook_return_fn r,
 		fprintf(stderr, "hook_install: %s (%d)\n", why, err);
 		return -1;
 	}
-	ns = measure(fn, iters);
+	ns = bench_measure(fn, iters);
 	hook_remove(h);
 	return ns;
 }
@@ -240,7 +256,7 @@ int main(int argc, char **argv)
 	       "function", "none", "entry", "entry8", "return", "both",
 	       "entry-0", "ret-0", "both-0", "k-uprobe", "k-uret");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		double none = measure(t[i].fn, iters);
+		double none = bench_measure(t[i].fn, iters);
 		double en = hook_cost(t[i].fn, empty_entry, NULL, 0, iters);
 		double e8 = hook_cost(t[i].fn, empty_entry, NULL,
 				      HOOK_F_ARG_XMM_ONLY, iters);
@@ -259,6 +275,20 @@ int main(int argc, char **argv)
 			       (ku - none) / (en - none),
 			       (kr - none) / (re - none));
 	}
+	printf("\nthe whole path: libbpf + emulation + attach layer + JIT'd empty program\n");
+	printf("%-8s %7s %9s %9s %9s | %10s\n", "function", "none", "uprobe",
+	       "uretprobe", "detached", "k/bpfx");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		double none = bench_measure(t[i].fn, iters);
+		double up = bench_prog_cost(t[i].fn, "empty_entry", 0, iters);
+		double ur = bench_prog_cost(t[i].fn, "empty_return", 1, iters);
+		double after = bench_measure(t[i].fn, iters);
+		double ku = kernel_cost(t[i].fn, 0, iters / 20, &kwhy);
+
+		printf("%-8s %7.2f %9.2f %9.2f %9.2f | %9.0fx\n", t[i].name, none,
+		       up, ur, after, up > none && ku > 0 ? (ku - none) / (up - none) : 0.0);
+	}
+	bench_prog_done();
 	printf("\nserialization: %s\n", hook_sync_mechanism());
 	if (kwhy)
 		printf("\nkernel uprobe skipped: %s\n", kwhy);

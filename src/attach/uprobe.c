@@ -20,6 +20,7 @@
  * bpf_override_return in an entry program skips the function.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct prog_list {
 
 struct site {
 	uint64_t addr;
+	bool func_entry;	/* addr starts a function (symbol) */
 	struct hook *hook;
 	bool has_return_hook;
 	struct prog_list *entry, *ret;	/* published with release stores */
@@ -71,6 +73,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct site *sites;
 static struct attached *attached;
 static struct attach_stats stats;
+static bool own_only;
 
 static void run_list(const struct prog_list *l, struct hook_regs *regs,
 		     uint64_t ip)
@@ -143,6 +146,9 @@ static int rehook(struct site *s, char *why, size_t whylen)
 		.on_entry = on_entry,
 		.on_return = want_ret ? on_return : NULL,
 		.ctx = s,
+		/* at a function's entry only xmm0-7 (arguments) are live: the
+		 * others are caller-saved in the SysV ABI */
+		.flags = s->func_entry ? HOOK_F_ARG_XMM_ONLY : 0,
 		.why = why,
 		.whylen = whylen,
 	};
@@ -171,6 +177,12 @@ static struct site *site_get(uint64_t addr)
 	if (!s)
 		return NULL;
 	s->addr = addr;
+	{
+		Dl_info di;
+
+		s->func_entry = dladdr((void *)(uintptr_t)addr, &di) && di.dli_saddr &&
+				(uintptr_t)di.dli_saddr == addr;
+	}
 	s->next = sites;
 	sites = s;
 	return s;
@@ -425,7 +437,7 @@ int attach_sync(struct shm_session *s)
 
 		if (find_attached(id) || emu_link_map(s, id, &l, &mem, &size))
 			continue;
-		if (!l->detached && (l->pid < 0 || l->pid == getpid())) {
+		if (!l->detached && ((l->pid < 0 && !own_only) || l->pid == getpid())) {
 			if (l->kind == LINK_TRACEPOINT)
 				attach_tracepoint(s, id, l);
 			else if (attach_one(s, id, l, maps, nmaps) == -ENOENT)
@@ -458,4 +470,9 @@ void attach_get_stats(struct attach_stats *out)
 	pthread_mutex_lock(&lock);
 	*out = stats;
 	pthread_mutex_unlock(&lock);
+}
+
+void attach_set_own_only(bool on)
+{
+	own_only = on;
 }

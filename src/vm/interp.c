@@ -191,7 +191,7 @@ static int interp_fault(const struct bpfx_prog *prog,
 			const struct bpfx_insn *pc, uint64_t addr, uint64_t n,
 			const char *what)
 {
-	snprintf(vm_run.fault, sizeof(vm_run.fault),
+	snprintf(vm_fault_msg, sizeof(vm_fault_msg),
 		 "%s of %" PRIu64 " bytes at 0x%" PRIx64
 		 " outside the input memory and the stack, at insn %td",
 		 what, n, addr, pc - prog->insns);
@@ -201,7 +201,7 @@ static int interp_fault(const struct bpfx_prog *prog,
 static int interp_timeout(const struct bpfx_prog *prog,
 			  const struct bpfx_insn *pc)
 {
-	snprintf(vm_run.fault, sizeof(vm_run.fault),
+	snprintf(vm_fault_msg, sizeof(vm_fault_msg),
 		 "jump budget of %" PRIu64 " exhausted at insn %td", vm_run.budget,
 		 pc - prog->insns);
 	return -ELOOP;
@@ -210,7 +210,7 @@ static int interp_timeout(const struct bpfx_prog *prog,
 static int interp_bad_callx(const struct bpfx_prog *prog,
 			    const struct bpfx_insn *pc, uint64_t id)
 {
-	snprintf(vm_run.fault, sizeof(vm_run.fault),
+	snprintf(vm_fault_msg, sizeof(vm_fault_msg),
 		 "callx to unknown helper %" PRIu64 " at insn %td", id,
 		 pc - prog->insns);
 	return -EINVAL;
@@ -219,7 +219,7 @@ static int interp_bad_callx(const struct bpfx_prog *prog,
 static int interp_bad_opcode(const struct bpfx_prog *prog,
 			     const struct bpfx_insn *pc)
 {
-	snprintf(vm_run.fault, sizeof(vm_run.fault),
+	snprintf(vm_fault_msg, sizeof(vm_fault_msg),
 		 "unknown opcode 0x%02x at insn %td", pc->code,
 		 pc - prog->insns);
 	return -EINVAL;
@@ -368,5 +368,5 @@ void bpfx_run_set_budget(uint64_t jumps)
 
 const char *bpfx_run_fault(void)
 {
-	return vm_run.fault;
+	return vm_fault_msg;
 }

@@ -15,7 +15,8 @@
 #include "verifier/structure.h"
 #include "vm/vm_internal.h"
 
-__thread struct vm_run_state vm_run;
+__thread struct vm_run_state vm_run __attribute__((tls_model("initial-exec")));
+__thread char vm_fault_msg[192];
 
 struct bpfx_vm *bpfx_vm_create(void)
 {

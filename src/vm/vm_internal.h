@@ -73,7 +73,6 @@ struct vm_region {
 struct vm_run_state {
 	const struct bpfx_prog *prog;
 	int err; /* first run-time error (-errno), 0 if none */
-	char fault[192]; /* what the last failed run hit, in words */
 	uint64_t budget; /* checked engine: taken jumps allowed, 0 = no limit */
 	/* attach context, set by the hook that runs the program */
 	uint64_t func_ip;     /* bpf_get_func_ip */
@@ -88,7 +87,11 @@ struct vm_run_state {
 	const struct vm_region *regions;
 	uint32_t nregions;
 };
-extern __thread struct vm_run_state vm_run;
+/* initial-exec: a hook's path reads it on every hit, and the agent may be
+ * dlopen'ed (it is small enough for glibc's static TLS surplus) */
+extern __thread struct vm_run_state vm_run __attribute__((tls_model("initial-exec")));
+/* what the thread's last failed run hit, in words (cold) */
+extern __thread char vm_fault_msg[192];
 
 /* A caller-owned text buffer for one rejection line. */
 struct vm_log_buf {

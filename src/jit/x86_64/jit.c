@@ -346,7 +346,7 @@ static void emit_epilogue(struct jit_ctx *ctx, uint32_t s)
 static void jit_rt_callx_fail(uint32_t pc, uint64_t id)
 {
 	vm_run.err = -EINVAL;
-	snprintf(vm_run.fault, sizeof(vm_run.fault),
+	snprintf(vm_fault_msg, sizeof(vm_fault_msg),
 		 "callx to unknown helper %" PRIu64 " at insn %" PRIu32, id,
 		 pc);
 }
