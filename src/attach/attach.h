@@ -4,6 +4,7 @@
 #ifndef BPFX_ATTACH_H
 #define BPFX_ATTACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "shm/shm.h"
@@ -20,5 +21,8 @@ int attach_sync(struct shm_session *s);
 /* Restore every patched function. */
 void attach_detach_all(void);
 void attach_get_stats(struct attach_stats *out);
+/* Attach only links that name this process's pid, never pid -1 ones (a
+ * routed tool probing itself, as bpftrace's BEGIN/END; see emu/shim.c). */
+void attach_set_own_only(bool on);
 
 #endif
