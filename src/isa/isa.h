@@ -187,6 +187,38 @@ static inline unsigned isa_size_bytes(uint8_t code)
 }
 
 /*
+ * Control flow of the instruction at @pc within a program of @n slots: the
+ * indexes execution may continue at (branch target and/or the next
+ * instruction; none after exit; calls fall through). Returns how many (0..2);
+ * a fall-through past the end is left out.
+ */
+static inline uint32_t isa_successors(const struct bpfx_insn *insns, uint32_t n,
+				      uint32_t pc, uint32_t out[2])
+{
+	const struct bpfx_insn *i = &insns[pc];
+	uint32_t k = 0, next = pc + (isa_is_lddw(i) ? 2 : 1);
+
+	if (isa_is_exit(i))
+		return 0;
+	if (isa_is_branch(i)) {
+		out[k++] = (uint32_t)isa_branch_target(i, pc);
+		if (isa_is_uncond_jump(i))
+			return k;
+	}
+	if (next < n)
+		out[k++] = next;
+	return k;
+}
+
+/*
+ * Registers (bit n = rn) the instruction reads and writes, as data flow
+ * sees them: exit reads r0; a call (helper, local, callx) reads r1-r5 (its
+ * possible arguments; callx also its id register) and writes r0-r5 (r0 set,
+ * r1-r5 clobbered); atomic fetch writes src, cmpxchg reads and writes r0.
+ */
+void isa_reg_use(const struct bpfx_insn *i, uint16_t *use, uint16_t *def);
+
+/*
  * Structural validity of one instruction on its own (and of the second slot
  * of lddw, when @next is non-NULL). On failure returns -EINVAL and points
  * *@why at a static sentence (no trailing period); 0 otherwise.

@@ -45,19 +45,7 @@ static int fp_slot(int16_t off)
 
 static uint32_t nsucc(const struct env *e, uint32_t pc, uint32_t out[2])
 {
-	const struct bpfx_insn *i = &e->insns[pc];
-	uint32_t k = 0;
-
-	if (isa_is_exit(i))
-		return 0;
-	if (isa_is_branch(i)) {
-		out[k++] = (uint32_t)isa_branch_target(i, pc);
-		if (isa_is_uncond_jump(i))
-			return k;
-	}
-	if (pc + (isa_is_lddw(i) ? 2 : 1) < e->n)
-		out[k++] = pc + (isa_is_lddw(i) ? 2 : 1);
-	return k;
+	return isa_successors(e->insns, e->n, pc, out);
 }
 
 /* Stack-pointer mask transfer (only stack slots can hold pointers that a

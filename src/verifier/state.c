@@ -540,60 +540,15 @@ static void use_def(const struct env *e, uint32_t pc, uint16_t *use,
 		    uint16_t *def)
 {
 	const struct bpfx_insn *i = &e->insns[pc];
-	uint8_t cls = ISA_CLASS(i->code), op = ISA_OP(i->code);
-	uint16_t d = (uint16_t)(1u << i->dst), s = (uint16_t)(1u << i->src);
 
-	*use = *def = 0;
-	switch (cls) {
-	case ISA_ALU:
-	case ISA_ALU64:
-		*def = d;
-		if (op != ISA_MOV)
-			*use |= d;
-		if (ISA_SRC(i->code) == ISA_X && op != ISA_END &&
-		    op != ISA_NEG)
-			*use |= s;
-		return;
-	case ISA_JMP:
-	case ISA_JMP32:
-		if (op == ISA_EXIT) {
-			/* r0 matters where a caller or a helper reads it */
-			uint32_t sub = 0;
+	isa_reg_use(i, use, def);
+	if (isa_is_exit(i)) {
+		/* r0 matters where a caller reads it: subprogram exits only */
+		uint32_t sub = 0;
 
-			while (sub + 1 < e->nsubs && e->subs[sub + 1].start <= pc)
-				sub++;
-			*use = sub ? 1 : 0;
-		} else if (op == ISA_CALL) {
-			*use = 0x3e;
-			if (ISA_SRC(i->code) == ISA_X)
-				*use |= d;
-			*def = 0x3f;
-		} else if (op != ISA_JA) {
-			*use = d;
-			if (ISA_SRC(i->code) == ISA_X)
-				*use |= s;
-		}
-		return;
-	case ISA_LDX:
-		*use = s;
-		*def = d;
-		return;
-	case ISA_ST:
-		*use = d;
-		return;
-	case ISA_STX:
-		*use = d | s;
-		if (ISA_MODE(i->code) == ISA_ATOMIC) {
-			if (i->imm == ISA_CMPXCHG) {
-				*use |= 1;
-				*def = 1;
-			} else if (i->imm & ISA_FETCH) {
-				*def = s;
-			}
-		}
-		return;
-	default:
-		*def = d;
+		while (sub + 1 < e->nsubs && e->subs[sub + 1].start <= pc)
+			sub++;
+		*use = sub ? 1 : 0;
 	}
 }
 

@@ -73,18 +73,7 @@ __attribute__((format(printf, 3, 4))) static int reject(struct cfg *c,
 /* Successors of @pc within its subprogram; returns how many (0..2). */
 static int successors(const struct cfg *c, uint32_t pc, uint32_t out[2])
 {
-	const struct bpfx_insn *i = &c->insns[pc];
-	int k = 0;
-
-	if (isa_is_exit(i))
-		return 0;
-	if (isa_is_branch(i)) {
-		out[k++] = (uint32_t)isa_branch_target(i, pc);
-		if (isa_is_uncond_jump(i))
-			return k;
-	}
-	out[k++] = pc + (isa_is_lddw(i) ? 2 : 1);
-	return k;
+	return (int)isa_successors(c->insns, c->n, pc, out);
 }
 
 static int check_insns(struct cfg *c)
@@ -376,59 +365,15 @@ out:
 	return err;
 }
 
-/* Registers each instruction reads / writes, as bit masks. */
+/* Registers each instruction reads / writes. Arguments of calls are not
+ * tracked here (helpers take 0..5; the verifier checks them against
+ * prototypes), so a call reads only callx's id register. */
 static void reg_use(const struct bpfx_insn *i, uint16_t *rd, uint16_t *wr)
 {
-	uint8_t cls = ISA_CLASS(i->code), op = ISA_OP(i->code);
-	uint16_t d = (uint16_t)(1u << i->dst), s = (uint16_t)(1u << i->src);
-
-	*rd = *wr = 0;
-	switch (cls) {
-	case ISA_ALU:
-	case ISA_ALU64:
-		*wr = d;
-		if (op != ISA_MOV)
-			*rd |= d;
-		if (ISA_SRC(i->code) == ISA_X && op != ISA_END)
-			*rd |= s;
-		return;
-	case ISA_JMP:
-	case ISA_JMP32:
-		if (op == ISA_EXIT) {
-			*rd = 1;
-		} else if (op == ISA_CALL) {
-			/* arguments are not tracked here (helpers take 0..5);
-			 * the verifier checks them against prototypes */
-			if (ISA_SRC(i->code) == ISA_X)
-				*rd = d;
-			*wr = 0x3f; /* r0 set, r1-r5 clobbered (handled below) */
-		} else if (op != ISA_JA) {
-			*rd = d;
-			if (ISA_SRC(i->code) == ISA_X)
-				*rd |= s;
-		}
-		return;
-	case ISA_LDX:
-		*rd = s;
-		*wr = d;
-		return;
-	case ISA_ST:
-		*rd = d;
-		return;
-	case ISA_STX:
-		*rd = d | s;
-		if (ISA_MODE(i->code) == ISA_ATOMIC) {
-			if (i->imm == ISA_CMPXCHG) {
-				*rd |= 1;
-				*wr = 1;
-			} else if (i->imm & ISA_FETCH) {
-				*wr = s;
-			}
-		}
-		return;
-	default: /* lddw */
-		*wr = d;
-	}
+	isa_reg_use(i, rd, wr);
+	if (ISA_CLASS(i->code) == ISA_JMP && ISA_OP(i->code) == ISA_CALL)
+		*rd &= (uint16_t)~0x3e | (ISA_SRC(i->code) == ISA_X ?
+					   (uint16_t)(1u << i->dst) : 0);
 }
 
 /*
