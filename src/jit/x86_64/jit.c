@@ -106,6 +106,7 @@ struct jit_frame {
 	uint32_t stack;		/* bytes reserved below the pushes */
 	uint16_t zero;		/* main: x86 registers zeroed at entry */
 	bool uses_fp;
+	bool calls;		/* calls anything (needs 16-byte alignment) */
 };
 
 /* ---- labels ---- */
@@ -255,9 +256,8 @@ static void shape_frames(struct jit_ctx *ctx, bool need_anchor)
 
 	for (s = 0; s < prog->nsubprogs; s++) {
 		struct jit_frame *f = &ctx->frames[s];
-		uint32_t writes = 0, refs = 0, npush = 0;
+		uint32_t writes = 0, refs = 0;
 		bool calls = false;
-		size_t k;
 
 		f->start = prog->subprog_start[s];
 		f->end = s + 1 < prog->nsubprogs ? prog->subprog_start[s + 1]
@@ -286,11 +286,25 @@ static void shape_frames(struct jit_ctx *ctx, bool need_anchor)
 				    (r < 6 || refs & (1u << r)))
 					f->zero |= xbit(reg_map[r]);
 		}
+		f->calls = calls;
+	}
+	/* The abort stub leaves every frame at once and pops only main's
+	 * saves: main must save every callee-saved register any subprogram
+	 * writes, or an abort from a subprogram would hand the C caller a
+	 * clobbered register. */
+	if (need_anchor)
+		for (s = 1; s < prog->nsubprogs; s++)
+			ctx->frames[0].saved |= ctx->frames[s].saved;
+	for (s = 0; s < prog->nsubprogs; s++) {
+		struct jit_frame *f = &ctx->frames[s];
+		uint32_t npush = 0;
+		size_t k;
+
 		for (k = 0; k < sizeof(saved_order); k++)
 			npush += !!(f->saved & xbit(saved_order[k]));
 		f->stack = f->uses_fp ? BPFX_STACK_SIZE : 0;
 		/* entry rsp is 8 mod 16; calls need it 0 mod 16 */
-		if (calls && (8 + 8 * npush + f->stack) % 16)
+		if (f->calls && (8 + 8 * npush + f->stack) % 16)
 			f->stack += 8;
 	}
 }
