@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "helpers/helpers.h"
+#include "vm/vm_internal.h"
+
 #include "maps/maps.h"
 
 enum op { LOOKUP, UPDATE, UPD_DEL, RB_RESERVE_SUBMIT };
@@ -66,6 +68,33 @@ static int cmp_d(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n);
+
+/* bpf_probe_read_user of 8 bytes through the helper (fault-tolerant copy) */
+static void probe_read_row(long n)
+{
+	const struct helper_def *d = helper_find(112);
+	static volatile uint64_t src = 0x1122334455667788ull;
+	uint64_t dst = 0;
+	double v[REPS];
+	int r;
+
+	if (!d)
+		return;
+	vm_nofault_init();
+	for (r = 0; r < REPS; r++) {
+		double t0 = now_ns();
+
+		for (long i = 0; i < n; i++) {
+			d->fn((uintptr_t)&dst, 8, (uintptr_t)&src, 0, 0);
+			__asm__ volatile("" ::: "memory");
+		}
+		v[r] = (now_ns() - t0) / (double)n;
+	}
+	printf("probe_read_user 8 bytes: %.2f ns (helper call, fault-tolerant copy)\n",
+	       median(v, REPS));
 }
 
 static double median(double *v, int n)
@@ -466,5 +495,6 @@ int main(int argc, char **argv)
 	if (why[0])
 		printf("kernel columns: %s%s\n", why,
 		       kernel_ok ? "" : " (skipped from then on)");
+	probe_read_row(iters);
 	return 0;
 }
