@@ -20,6 +20,8 @@ int cmd_link(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_eim(int argc, char **argv);
+int cmd_eim_verify(int argc, char **argv); /* verify OBJ --eim SPEC --class C */
 
 /* The session named by --session / $BPFX_SESSION / "default". */
 const char *cli_session_name(void);

@@ -22,6 +22,8 @@ static const struct {
 	{ "detach", cmd_detach, "--all  detach every link (targets are unpatched)" },
 	{ "verify", cmd_verify,
 	  "OBJ [--stats] [-l LEVEL]  verify every program of OBJ, print verdicts (exit 0/1)" },
+	{ "eim", cmd_eim,
+	  "show|check|header FILE... | verify OBJ --eim SPEC --class NAME  Extension Interface Model" },
 	{ "prog", cmd_prog,
 	  "list | show ID | dump ID | run OBJ [PROG] [--data-in F] [--ctx-in F] [--repeat N] [--engine interp|jit]" },
 	{ "map", cmd_map,

@@ -47,6 +47,9 @@ int cmd_verify(int argc, char **argv)
 	unsigned level = 1;
 	int i, nrej = 0, ret = 1, round;
 
+	for (i = 1; i < argc; i++) /* as an EIM extension class: src/cli/eim.c */
+		if (!strcmp(argv[i], "--eim"))
+			return cmd_eim_verify(argc, argv);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--stats"))
 			stats = true;

@@ -474,10 +474,89 @@ static int release_ref(struct env *e, uint32_t id, uint32_t pc)
 			       "R1 must be referenced when passed to release function: the record was already submitted or discarded");
 }
 
+/* ---- EIM: the options' call hook (constraints on host functions) ---- */
+
+static bool has_call_hook(const struct env *e)
+{
+	return e->o->sz >= offsetof(struct verifier_opts, call_hook_arg) +
+				   sizeof(void *) &&
+	       e->o->call_hook;
+}
+
+static void view_reg(const struct reg *r, struct verifier_reg_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (r->type == NOT_INIT)
+		return;
+	if (r->type != SCALAR) {
+		v->kind = (r->flags & RF_MAYBE_NULL) ? VERIFIER_VIEW_PTR_OR_NULL :
+						      VERIFIER_VIEW_PTR;
+		return;
+	}
+	v->kind = VERIFIER_VIEW_SCALAR;
+	v->smin = r->b.smin;
+	v->smax = r->b.smax;
+	v->umin = r->b.umin;
+	v->umax = r->b.umax;
+}
+
+static int run_call_hook(struct env *e, uint32_t id, uint32_t pc,
+			 struct verifier_call_check *c)
+{
+	struct reg *regs = cur_regs(e);
+	uint32_t k;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->helper_id = id;
+	c->pc = pc;
+	for (k = 0; k < 5; k++)
+		view_reg(&regs[k + 1], &c->args[k]);
+	c->ret.kind = VERIFIER_VIEW_SCALAR;
+	c->ret.smin = INT64_MIN;
+	c->ret.smax = INT64_MAX;
+	c->ret.umax = UINT64_MAX;
+	err = e->o->call_hook(c, e->o->call_hook_arg);
+	if (err) {
+		c->why[sizeof(c->why) - 1] = '\0';
+		return verifier_reject(e, err < 0 ? err : -EACCES, pc, "%s",
+				       c->why[0] ? c->why : "refused by the call hook");
+	}
+	for (k = 0; k < 5; k++) {
+		if (!c->mem_size[k])
+			continue;
+		err = verifier_check_mem_region(e, k + 1, 0, c->mem_size[k],
+						c->mem_write[k], false,
+						"the host function");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* r0 (an unknown scalar) meets the bounds the hook promised. */
+static void narrow_ret(struct reg *r0, const struct verifier_reg_view *v)
+{
+	struct bounds b = r0->b;
+
+	if (v->smin > b.smin)
+		b.smin = v->smin;
+	if (v->smax < b.smax)
+		b.smax = v->smax;
+	if (v->umin > b.umin)
+		b.umin = v->umin;
+	if (v->umax < b.umax)
+		b.umax = v->umax;
+	bounds_sync(&b);
+	if (!bounds_empty(&b))
+		r0->b = b;
+}
+
 int verifier_check_helper_call(struct env *e, const struct bpfx_insn *i,
 			       uint32_t pc, uint32_t *next)
 {
 	struct meta m = { .map = -1 };
+	struct verifier_call_check hook;
 	const struct helper_def *d = NULL;
 	struct vstate *st = e->cur;
 	struct reg *regs = cur_regs(e);
@@ -497,6 +576,11 @@ int verifier_check_helper_call(struct env *e, const struct bpfx_insn *i,
 				       "function calls are not allowed while holding a lock: call bpf_spin_unlock first");
 	for (k = 0; k < 5 && d->args[k] != ARG_NONE; k++) {
 		err = check_func_arg(e, d, k, &m);
+		if (err)
+			return err;
+	}
+	if (has_call_hook(e)) {
+		err = run_call_hook(e, id, pc, &hook);
 		if (err)
 			return err;
 	}
@@ -542,6 +626,8 @@ int verifier_check_helper_call(struct env *e, const struct bpfx_insn *i,
 	switch (d->ret) {
 	case RET_INTEGER:
 		verifier_reg_unknown(&regs[0]);
+		if (has_call_hook(e))
+			narrow_ret(&regs[0], &hook.ret);
 		break;
 	case RET_VOID:
 		verifier_reg_not_init(&regs[0]);

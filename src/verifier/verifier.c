@@ -427,17 +427,35 @@ static void fill_stats(struct env *e, struct verifier_stats *st, uint64_t t0)
 		st->sz = s.sz;
 }
 
+static __thread verifier_policy_fn thread_policy;
+static __thread void *thread_policy_arg;
+
+void verifier_set_thread_policy(verifier_policy_fn fn, void *arg)
+{
+	thread_policy = fn;
+	thread_policy_arg = arg;
+}
+
 int verifier_check(struct verifier_opts *o, struct verifier_stats *st)
 {
 	struct env env, *e = &env;
+	struct verifier_opts po, *user = o;
 	uint64_t t0 = now_ns();
-	int err;
+	char why[256] = "";
+	int err, perr = 0;
 
 	if (!o || o->sz < offsetof(struct verifier_opts, log_true_size) ||
 	    !o->insns || !o->insn_cnt)
 		return -EINVAL;
 	if (o->log_size && !o->log_buf)
 		return -EINVAL;
+	if (thread_policy) { /* EIM: the policy edits a copy */
+		memset(&po, 0, sizeof(po));
+		memcpy(&po, o, o->sz < sizeof(po) ? o->sz : sizeof(po));
+		po.sz = sizeof(po);
+		perr = thread_policy(&po, thread_policy_arg, why, sizeof(why));
+		o = &po;
+	}
 	memset(e, 0, sizeof(*e));
 	e->o = o;
 	e->insns = o->insns;
@@ -458,7 +476,12 @@ int verifier_check(struct verifier_opts *o, struct verifier_stats *st)
 		e->log.buf[0] = '\0';
 	verifier_sources_init(e);
 
-	err = setup_ctx(e);
+	if (perr) {
+		verifier_log(e, "%s\n", why);
+		err = perr;
+	} else {
+		err = setup_ctx(e);
+	}
 	if (!err && o->nmaps && !o->maps)
 		err = -EINVAL;
 	if (!err)
@@ -499,7 +522,7 @@ int verifier_check(struct verifier_opts *o, struct verifier_stats *st)
 	}
 	fill_stats(e, st, t0);
 	if (e->log.level) {
-		o->log_true_size = (uint32_t)(e->log.len + 1);
+		user->log_true_size = (uint32_t)(e->log.len + 1);
 		if (e->log.buf && e->log.size && e->log.len + 1 > e->log.size &&
 		    err != -ENOMEM)
 			err = -ENOSPC;

@@ -92,6 +92,8 @@ typedef const struct helper_def *(*verifier_helper_lookup_fn)(uint32_t id,
 				       * BPFX_PROG_TYPE_RAW (other types always
 				       * refuse them, as the kernel) */
 
+struct verifier_call_check;
+
 struct verifier_opts {
 	size_t sz; /* sizeof(struct verifier_opts) */
 	uint32_t prog_type; /* BPF_PROG_TYPE_* or BPFX_PROG_TYPE_RAW */
@@ -139,7 +141,56 @@ struct verifier_opts {
 	/* Processed-instruction limit; 0 = VERIFIER_MAX_PROCESSED (1M).
 	 * Lower values suit fuzzing; higher ones are capped at 1M. */
 	uint32_t max_processed;
+
+	/* Extra checks at each helper call (the EIM layer: constraints on
+	 * host-function arguments and return values); NULL = none. */
+	int (*call_hook)(struct verifier_call_check *c, void *arg);
+	void *call_hook_arg;
 };
+
+/*
+ * A register as the verifier knows it at a helper call (call_hook).
+ * kind: VERIFIER_VIEW_*; bounds are meaningful for scalars.
+ */
+#define VERIFIER_VIEW_UNINIT 0
+#define VERIFIER_VIEW_SCALAR 1
+#define VERIFIER_VIEW_PTR 2	    /* a pointer known non-NULL */
+#define VERIFIER_VIEW_PTR_OR_NULL 3 /* a pointer not yet checked for NULL */
+struct verifier_reg_view {
+	uint32_t kind;
+	int64_t smin, smax;
+	uint64_t umin, umax;
+};
+
+/*
+ * What call_hook sees and answers at a call of helper @helper_id, after the
+ * prototype's own checks passed. Return 0 to accept (with the outputs
+ * below applied), or -EACCES with @why set: the call is rejected with it.
+ */
+struct verifier_call_check {
+	uint32_t helper_id;
+	uint32_t pc;
+	struct verifier_reg_view args[5];	/* r1..r5 */
+	/* out: argument k must point to mem_size[k] accessible bytes
+	 * (writable if mem_write[k]); 0 = no such demand */
+	uint32_t mem_size[5];
+	uint8_t mem_write[5];
+	/* out: r0 after the call lies in these bounds (prefilled with an
+	 * unknown scalar; narrowing only) */
+	struct verifier_reg_view ret;
+	char why[256];
+};
+
+/*
+ * A policy applied to every verifier_check on the calling thread: it may
+ * edit a copy of the options (context ranges, helper lookup, call hook)
+ * and may refuse the program before any instruction is checked (return
+ * -EACCES with the reason in @why). The EIM layer sets one while a host
+ * loads an extension through libbpf and the emulation. NULL clears it.
+ */
+typedef int (*verifier_policy_fn)(struct verifier_opts *o, void *arg,
+				  char *why, size_t why_size);
+void verifier_set_thread_policy(verifier_policy_fn fn, void *arg);
 
 struct verifier_stats {
 	size_t sz; /* sizeof(struct verifier_stats) */
