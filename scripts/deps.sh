@@ -9,6 +9,7 @@ pkgs=(
   libelf-dev zlib1g-dev libbpf-dev bpftool linux-libc-dev
   libcmocka-dev libzydis-dev libcapstone-dev libyaml-dev
   systemtap-sdt-dev                 # sys/sdt.h: USDT probes in test targets
+  redis-server python3              # tests/e2e/attach_redis.sh, JSON checks
   hyperfine valgrind
   bpftrace                          # tests/e2e/tools_*.sh, bench/tools
   openssl                           # examples/sslsniff test: s_server, s_client, req
