@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "emu/emu_internal.h"
+#include "emu/perf_internal.h"
 #include "vm/vm_internal.h"
 
 static bool valid_name(const char *name, size_t len)
@@ -129,8 +130,13 @@ static int value_fd_to_id(const struct bpfx_map *m, void *value)
 	if (!holds_fds(m->type))
 		return 0;
 	memcpy(&fd, value, sizeof(fd));
-	if (m->type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-		return 0; /* perf fds: stored as given (see maps/perf_event) */
+	if (m->type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+		int err = emu_perf_fd_ring((int)fd, &id); /* the perf ring's id */
+
+		if (!err)
+			memcpy(value, &id, sizeof(id));
+		return err;
+	}
 	want = m->type == BPF_MAP_TYPE_PROG_ARRAY ? SHM_PROG : SHM_MAP;
 	if (!emu_fd_object((int)fd, &kind, &id) || kind != want)
 		return -EBADF;
