@@ -403,6 +403,15 @@ usage:
 	return 2;
 }
 
+static volatile pid_t forward_to;
+
+/* bpfx start/load stand in for their command: pass it our signals */
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
 /* `bpfx start -- CMD` (agent preloaded: a target) and `bpfx load -- TOOL`
  * (shim preloaded: an unmodified eBPF tool whose bpf(2), perf_event_open
  * and map mmaps go to the session instead of the kernel). */
@@ -421,9 +430,14 @@ int cmd_start(int argc, char **argv)
 		     : spawn(&argv[2]);
 	if (child < 0)
 		return 1;
-	signal(SIGINT, SIG_IGN);
-	if (waitpid(child, &status, 0) != child)
-		return 1;
+	forward_to = child;
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	signal(SIGHUP, forward_signal);
+	signal(SIGQUIT, forward_signal);
+	while (waitpid(child, &status, 0) != child)
+		if (errno != EINTR)
+			return 1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -7,9 +7,11 @@
  * report the full count.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emu/emu_internal.h"
@@ -233,6 +235,50 @@ static long map_info(struct bpfx_map *m, union bpf_attr *a)
 	return 0;
 }
 
+/*
+ * The kernel's own BTF (/sys/kernel/btf/vmlinux) shows up among the
+ * session's BTF objects under a reserved id, read only, as the kernel lists
+ * it: tools that look for "vmlinux" by walking BTF ids (bpftrace does) find
+ * the types they need for tracepoint arguments.
+ */
+#define VMLINUX_BTF_ID (1u << 30)
+#define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
+
+static long vmlinux_btf_info(union bpf_attr *a, struct bpf_btf_info *info)
+{
+	static const char name[] = "vmlinux";
+	int fd = open(VMLINUX_BTF_PATH, O_RDONLY | O_CLOEXEC);
+	uint32_t cap = info->btf_size, got = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	if (info->btf && cap) {
+		ssize_t n;
+
+		while (got < cap && got < (uint64_t)st.st_size &&
+		       (n = read(fd, (char *)u64_ptr(info->btf) + got, cap - got)) > 0)
+			got += (uint32_t)n;
+	}
+	close(fd);
+	info->btf_size = (uint32_t)st.st_size;
+	info->id = VMLINUX_BTF_ID;
+	info->kernel_btf = 1;
+	if (info->name && info->name_len) {
+		uint32_t n = info->name_len < sizeof(name) ? info->name_len : sizeof(name);
+
+		memcpy(u64_ptr(info->name), name, n);
+		((char *)u64_ptr(info->name))[n - 1] = '\0';
+	}
+	info->name_len = sizeof(name);
+	info_out(a->info.info, info, sizeof(*info), a);
+	return 0;
+}
+
 static long btf_info(uint32_t id, union bpf_attr *a)
 {
 	struct bpf_btf_info info;
@@ -245,6 +291,8 @@ static long btf_info(uint32_t id, union bpf_attr *a)
 	err = info_in(&info, sizeof(info), a->info.info, a->info.info_len);
 	if (err)
 		return err;
+	if (id == VMLINUX_BTF_ID)
+		return vmlinux_btf_info(a, &info);
 	err = shm_obj_map(emu_session(), SHM_BTF, id, &mem, &size);
 	if (err)
 		return err;
@@ -329,6 +377,11 @@ long emu_get_next_id(int cmd, union bpf_attr *a)
 	int err;
 
 	err = shm_obj_next_id(emu_session(), kind_of_cmd(cmd), a->start_id, &next);
+	if (err == -ENOENT && cmd == BPF_BTF_GET_NEXT_ID &&
+	    a->start_id < VMLINUX_BTF_ID && !access(VMLINUX_BTF_PATH, R_OK)) {
+		next = VMLINUX_BTF_ID;
+		err = 0;
+	}
 	if (err)
 		return err;
 	a->next_id = next;
@@ -369,6 +422,8 @@ long emu_get_fd_by_id(int cmd, union bpf_attr *a)
 {
 	if (a->open_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY))
 		return -EINVAL;
+	if (cmd == BPF_BTF_GET_FD_BY_ID && a->start_id == VMLINUX_BTF_ID)
+		return emu_obj_open_file(VMLINUX_BTF_PATH, SHM_BTF, VMLINUX_BTF_ID);
 	return fd_for(kind_of_cmd(cmd), a->start_id);
 }
 

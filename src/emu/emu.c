@@ -224,6 +224,40 @@ int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle, bool held,
 	return fd;
 }
 
+/* An fd on a file that is not a session object but answers as object
+ * (@kind, @id) (the kernel's vmlinux BTF): read only, never held. */
+int emu_obj_open_file(const char *path, enum shm_kind kind, uint32_t id)
+{
+	struct emu_obj *o;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	pthread_mutex_lock(&table_lock);
+	o = find_stat(&st);
+	if (!o && (o = calloc(1, sizeof(*o)))) {
+		o->dev = st.st_dev;
+		o->ino = st.st_ino;
+		o->kind = kind;
+		o->id = id;
+		o->next = buckets[bucket_of(st.st_dev, st.st_ino)];
+		buckets[bucket_of(st.st_dev, st.st_ino)] = o;
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (!o) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
 /* The table entry for object (@kind, @id) if this process has one. */
 struct emu_obj *emu_obj_find(enum shm_kind kind, uint32_t id)
 {

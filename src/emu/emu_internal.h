@@ -25,6 +25,7 @@ struct emu_obj *emu_obj_find(enum shm_kind kind, uint32_t id);
 int emu_obj_fd(enum shm_kind kind, uint32_t id, void *handle, bool held,
 	       struct emu_obj **out);
 int emu_map_get(uint32_t id, struct bpfx_map **out);
+int emu_obj_open_file(const char *path, enum shm_kind kind, uint32_t id);
 
 /* user pointers in bpf_attr */
 static inline void *u64_ptr(uint64_t v)
