@@ -66,6 +66,13 @@ BPFX_API struct bpfx_eim_spec *bpfx_host_spec(struct bpfx_host *h);
  * process-wide table of host functions is full. */
 BPFX_API int bpfx_host_bind_function(struct bpfx_host *h, const char *name,
 				     void *fn);
+/* The host function a hook entry rewrites (default: the entry's symbol,
+ * looked up with dlsym). Attaching an extension to a hook entry patches
+ * the function (src/hook): the extension runs at each call with the
+ * arguments as its context, and argument writes its class grants reach
+ * the function; detaching restores it byte for byte. */
+BPFX_API int bpfx_host_bind_hook(struct bpfx_host *h, const char *entry,
+				 void *fn);
 /* The address of host variable @name (a state capability). */
 BPFX_API int bpfx_host_bind_state(struct bpfx_host *h, const char *name,
 				  void *addr);

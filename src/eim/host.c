@@ -19,6 +19,7 @@
  * the caller's to avoid (bpfx_ext_free documents it).
  */
 #include <bpf/libbpf.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 
 #include "bpfx/bpfx.h"
 #include "eim/host_internal.h"
+#include "hook/hook.h"
 #include "emu/emu.h"
 #include "helpers/helpers.h"
 #include "isolate/isolate.h"
@@ -38,6 +40,8 @@ struct bpfx_entry {
 	struct bpfx_host *h;
 	uint32_t index;		     /* in spec->entries */
 	struct bpfx_ext *attached;
+	void *hook_fn;		     /* hook entries: the host function */
+	struct hook *hook;	     /* ... rewritten while attached */
 	struct bpfx_entry *next;
 };
 
@@ -416,21 +420,90 @@ struct bpfx_ext *bpfx_ext_load_insns(struct bpfx_host *h,
 	return x;
 }
 
+int bpfx_host_bind_hook(struct bpfx_host *h, const char *entry, void *fn)
+{
+	struct bpfx_entry *e;
+
+	if (!h || !entry || !fn)
+		return -EINVAL;
+	e = bpfx_host_entry(h, entry);
+	if (!e)
+		return -ENOENT;
+	if (h->spec->entries[e->index].kind != BPFX_EIM_ENTRY_HOOK)
+		return -EINVAL;
+	e->hook_fn = fn;
+	return 0;
+}
+
+/*
+ * A hook entry's handler: the host function's arguments (SysV registers)
+ * are the entry's context; argument writes the class grants go back into
+ * the registers before the function runs.
+ */
+static int on_hook(void *ctx, struct hook_regs *regs)
+{
+	struct bpfx_entry *e = ctx;
+	uint64_t args[BPFX_ENTRY_SLOTS_MAX] = { regs->di, regs->si, regs->dx,
+						regs->cx, regs->r8, regs->r9 };
+	uint64_t ret = 0;
+	uint32_t np = e->h->spec->entries[e->index].proto.nparams;
+
+	if (bpfx_entry_call_slow(e, args, &ret) <= 0)
+		return HOOK_CONTINUE;
+	regs->di = args[0];
+	if (np > 1)
+		regs->si = args[1];
+	if (np > 2)
+		regs->dx = args[2];
+	if (np > 3)
+		regs->cx = args[3];
+	if (np > 4)
+		regs->r8 = args[4];
+	if (np > 5)
+		regs->r9 = args[5];
+	return HOOK_CONTINUE;
+}
+
+static int attach_hook(struct bpfx_entry *e)
+{
+	const struct eim_entry *en = &e->h->spec->entries[e->index];
+	struct hook_desc d = { .sz = sizeof(d), .on_entry = on_hook, .ctx = e,
+			       /* at a function's entry only the argument
+				* registers xmm0-7 are live */
+			       .flags = HOOK_F_ARG_XMM_ONLY };
+	void *fn = e->hook_fn ? e->hook_fn : dlsym(RTLD_DEFAULT, en->symbol);
+
+	if (e->hook)
+		return 0;
+	if (!fn) {
+		vm_log(BPFX_WARN, "bpfx: hook entry %s: symbol %s not found (bind it with bpfx_host_bind_hook)\n",
+		       en->name, en->symbol);
+		return -ENOENT;
+	}
+	if (en->proto.nparams > 6)
+		return -E2BIG;
+	return hook_install(fn, &d, &e->hook);
+}
+
 int bpfx_ext_attach(struct bpfx_ext *x)
 {
 	const struct eim_class *c;
 	struct bpfx_entry *e;
+	int err;
 
 	if (!x)
 		return -EINVAL;
 	if (x->verify_only)
 		return -EBUSY;
 	c = &x->h->spec->classes[x->cls];
-	if (x->h->spec->entries[c->entry].kind != BPFX_EIM_ENTRY_EXPLICIT)
-		return -EOPNOTSUPP; /* hook entries: see docs/eim.md */
 	e = bpfx_host_entry(x->h, x->h->spec->entries[c->entry].name);
 	if (!e)
 		return -errno;
+	if (x->h->spec->entries[c->entry].kind == BPFX_EIM_ENTRY_HOOK) {
+		err = attach_hook(e);
+		if (err)
+			return err;
+	}
 	if (e->attached && e->attached != x)
 		e->attached->entry = NULL;
 	e->attached = x;
@@ -449,6 +522,10 @@ int bpfx_ext_detach(struct bpfx_ext *x)
 	if (!x->entry)
 		return -ENOENT;
 	__atomic_store_n(&x->entry->head.fn, NULL, __ATOMIC_RELEASE);
+	if (x->entry->hook) { /* the host function is restored byte for byte */
+		hook_remove(x->entry->hook);
+		x->entry->hook = NULL;
+	}
 	x->entry->attached = NULL;
 	x->entry = NULL;
 	return 0;

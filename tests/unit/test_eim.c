@@ -290,6 +290,67 @@ static void host_function_violation_reported(void **state)
 	bpfx_host_close(h);
 }
 
+/* The host function a hook entry rewrites (noinline: a real call). */
+__attribute__((noinline)) long eim_hook_target(long a, long b);
+__attribute__((noinline)) long eim_hook_target(long a, long b)
+{
+	__asm__ volatile("");
+	return a * 10 + b;
+}
+
+static const char hook_spec[] =
+	"entries:\n"
+	"  - name: on_target\n"
+	"    kind: hook\n"
+	"    symbol: eim_hook_target\n"
+	"    prototype: \"long eim_hook_target(long a, long b)\"\n"
+	"classes:\n"
+	"  - name: rewrite_a\n"
+	"    entry: on_target\n"
+	"    allow:\n"
+	"      args: {read: [a, b], write: [a]}\n"
+	"  - name: read_only\n"
+	"    entry: on_target\n"
+	"    allow:\n"
+	"      args: {read: [a, b]}\n";
+
+/* A hook entry: attaching patches the host function, the extension sees its
+ * arguments and may rewrite the granted one; detaching restores it. */
+static void hook_entry(void **state)
+{
+	struct bpfx_host *h = bpfx_host_open(NULL);
+	char err[256] = "";
+	/* a = a + b */
+	struct bpfx_insn p[] = {
+		LDX(ISA_DW, 2, 1, 0), LDX(ISA_DW, 3, 1, 8), ALU64_REG(ISA_ADD, 2, 3),
+		STX(ISA_DW, 1, 2, 0), MOV64_IMM(0, 0), EXIT(),
+	};
+	uint8_t before[16];
+	struct bpfx_ext *x;
+	long (*volatile fn)(long, long) = eim_hook_target;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(bpfx_eim_spec_add_text(bpfx_host_spec(h), hook_spec,
+						strlen(hook_spec), "hook.yaml", err,
+						sizeof(err)), 0);
+	assert_int_equal(bpfx_host_bind_hook(h, "on_target", (void *)eim_hook_target), 0);
+	memcpy(before, (void *)eim_hook_target, sizeof(before));
+	/* writing an argument the class does not grant never loads */
+	assert_null(bpfx_ext_load_insns(h, p, COUNT(p), "read_only", NULL));
+	x = bpfx_ext_load_insns(h, p, COUNT(p), "rewrite_a", NULL);
+	assert_non_null(x);
+	assert_int_equal(fn(2, 3), 23);
+	assert_int_equal(bpfx_ext_attach(x), 0);
+	assert_int_equal(fn(2, 3), 53); /* a became 5 */
+	assert_int_equal(fn(1, 1), 21);
+	assert_int_equal(bpfx_ext_detach(x), 0);
+	assert_memory_equal(before, (void *)eim_hook_target, sizeof(before));
+	assert_int_equal(fn(2, 3), 23);
+	bpfx_ext_free(x);
+	bpfx_host_close(h);
+}
+
 static void isolation_or_skip(void **state)
 {
 	struct bpfx_host_opts o = { .sz = sizeof(o), .isolate = true };
@@ -324,6 +385,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(limits_enforced),
 		cmocka_unit_test(entry_call_and_state),
 		cmocka_unit_test(host_function_violation_reported),
+		cmocka_unit_test(hook_entry),
 		cmocka_unit_test(isolation_or_skip),
 	};
 
