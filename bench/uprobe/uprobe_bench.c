@@ -28,12 +28,14 @@ long b_nop5(long), b_push(long), b_lea(long), b_endbr(long);
 __asm__(".text\n"
 	".p2align 4\n"
 	".globl b_nop5\n"
+	".type b_nop5, @function\n" /* as a compiler emits */
 	"b_nop5:\n"
 	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n" /* nopl 0x0(%rax,%rax,1) */
 	"	lea 1(%rdi), %rax\n"
 	"	ret\n"
 	".p2align 4\n"
 	".globl b_push\n"
+	".type b_push, @function\n" /* as a compiler emits */
 	"b_push:\n"
 	"	push %rbp\n"
 	"	mov %rsp, %rbp\n"
@@ -42,6 +44,7 @@ __asm__(".text\n"
 	"	ret\n"
 	".p2align 4\n"
 	".globl b_lea\n"
+	".type b_lea, @function\n" /* as a compiler emits */
 	"b_lea:\n"
 	"	lea 3(%rdi), %rax\n"
 	"	sub $8, %rsp\n"
@@ -49,6 +52,7 @@ __asm__(".text\n"
 	"	ret\n"
 	".p2align 4\n"
 	".globl b_endbr\n"
+	".type b_endbr, @function\n" /* as a compiler emits */
 	"b_endbr:\n"
 	"	endbr64\n"
 	"	push %rbx\n"

@@ -20,7 +20,6 @@
  * bpf_override_return in an entry program skips the function.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -166,7 +165,7 @@ static int rehook(struct site *s, char *why, size_t whylen)
 	return err;
 }
 
-static struct site *site_get(uint64_t addr)
+static struct site *site_get(uint64_t addr, bool func_entry)
 {
 	struct site *s;
 
@@ -177,12 +176,7 @@ static struct site *site_get(uint64_t addr)
 	if (!s)
 		return NULL;
 	s->addr = addr;
-	{
-		Dl_info di;
-
-		s->func_entry = dladdr((void *)(uintptr_t)addr, &di) && di.dli_saddr &&
-				(uintptr_t)di.dli_saddr == addr;
-	}
+	s->func_entry = func_entry;
 	s->next = sites;
 	sites = s;
 	return s;
@@ -321,7 +315,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 		emu_prog_close(prog);
 		return err;
 	}
-	site = site_get(addr);
+	site = site_get(addr, attach_is_func_entry(l->path, l->offset));
 	a = calloc(1, sizeof(*a));
 	if (!site || !a) {
 		free(a);
