@@ -55,6 +55,11 @@ long emu_prog_build(struct emu_prog *p, const struct bpfx_insn *insns,
 		    const uint32_t *map_ids, struct bpfx_vm *vm, char *msg,
 		    size_t msg_size);
 void emu_prog_unmaps(struct emu_prog *p);
+/* inline.c: inline array map lookups of the index-form program (*@insns_io
+ * may be replaced by a longer copy; *@n_io updated). BPFX_NO_INLINE in the
+ * environment turns it off. */
+long emu_inline_lookups(struct emu_prog *p, struct bpfx_insn **insns_io,
+			uint32_t *n_io);
 
 /* Write @msg to a verifier-style log buffer (user pointer, size), as the
  * kernel: truncated with NUL; returns -ENOSPC when it did not fit. */

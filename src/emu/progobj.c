@@ -127,7 +127,9 @@ long emu_prog_build(struct emu_prog *p, const struct bpfx_insn *insns,
 		}
 	}
 	memcpy(copy, insns, n * sizeof(*copy));
-	err = fixup(p, copy, n, msg, msg_size);
+	err = emu_inline_lookups(p, &copy, &n);
+	if (!err)
+		err = fixup(p, copy, n, msg, msg_size);
 	if (!err) {
 		opts.log_buf = msg;
 		opts.log_size = msg_size;

@@ -4,6 +4,7 @@ list(APPEND BPFX_STAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/src/emu/cmd_prog.c
   ${CMAKE_SOURCE_DIR}/src/emu/cmd_obj.c
   ${CMAKE_SOURCE_DIR}/src/emu/progobj.c
+  ${CMAKE_SOURCE_DIR}/src/emu/inline.c
   ${CMAKE_SOURCE_DIR}/src/emu/mmap.c
   ${CMAKE_SOURCE_DIR}/src/emu/perf.c
   ${CMAKE_SOURCE_DIR}/src/emu/perf_sw.c

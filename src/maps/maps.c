@@ -607,3 +607,16 @@ void *map_lookup_percpu(struct bpfx_map *m, const void *key, uint32_t cpu)
 		return NULL;
 	return m->ops->lookup_percpu(m, key, cpu);
 }
+
+int map_array_values(struct bpfx_map *m, void **values, uint32_t *stride,
+		     uint32_t *n)
+{
+	struct map_array *a = (struct map_array *)m;
+
+	if (!m || m->type != BPF_MAP_TYPE_ARRAY)
+		return -EINVAL;
+	*values = a->values;
+	*stride = a->stride;
+	*n = a->n;
+	return 0;
+}

@@ -143,6 +143,11 @@ long map_delete(struct bpfx_map *m, const void *key);
 long map_push(struct bpfx_map *m, const void *value, uint64_t flags);
 long map_pop(struct bpfx_map *m, void *value);
 long map_peek(struct bpfx_map *m, void *value);
+/* BPF_MAP_TYPE_ARRAY: where element 0 lives in this process, the distance
+ * between elements and their count (loaders inline lookups with it, as
+ * the kernel's array_map_gen_lookup); -EINVAL for any other type. */
+int map_array_values(struct bpfx_map *m, void **values, uint32_t *stride,
+		     uint32_t *n);
 /* per-CPU maps: the slot of @cpu (bpf_map_lookup_percpu_elem) */
 void *map_lookup_percpu(struct bpfx_map *m, const void *key, uint32_t cpu);
 
