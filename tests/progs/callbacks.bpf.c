@@ -54,4 +54,28 @@ int map_sum(struct pt_regs *ctx)
 	return (int)(c.sum * 100 + n);
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} arr4 SEC(".maps");
+
+/* an array lookup (inlined by the loader) before a callback reference and
+ * branches that cross it: arr4[PARM1] += sum(0..4); returns value * 100 +
+ * iterations, or -1 out of range */
+SEC("uprobe")
+int lookup_then_loop(struct pt_regs *ctx)
+{
+	__u32 k = (__u32)PT_REGS_PARM1(ctx);
+	__u64 *v = bpf_map_lookup_elem(&arr4, &k);
+	struct sum_ctx c = { .sum = 0, .stop_at = 100 };
+	long n = bpf_loop(5, add_i, &c, 0);
+
+	if (!v)
+		return -1;
+	*v += c.sum;
+	return (int)(*v * 100 + n);
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -497,6 +497,11 @@ static void test_callbacks(void **state)
 	k = 2;
 	assert_int_equal(bpf_map__lookup_elem(map(obj, "vals"), &k, 4, &v, 8, 0), 0);
 	assert_int_equal(v, 22);
+	/* inlined array lookups around a callback: same answers either way */
+	assert_int_equal(run(obj, "lookup_then_loop", 1, 0, 0), 1005);
+	assert_int_equal(run(obj, "lookup_then_loop", 1, 0, 0), 2005);
+	assert_int_equal(run(obj, "lookup_then_loop", 3, 0, 0), 1005);
+	assert_int_equal(run(obj, "lookup_then_loop", 4, 0, 0), -1);
 	bpf_object__close(obj);
 }
 
