@@ -36,6 +36,7 @@
 #include "verifier/verifier_internal.h"
 
 #define IDMAP_MAX 256
+#define LOOP_CHECK_STATES 64 /* in-progress states compared for loops */
 
 struct idmap {
 	uint32_t n;
@@ -423,6 +424,7 @@ int verifier_is_state_visited(struct env *e, uint32_t insn)
 	struct insn_aux *a = &e->aux[insn];
 	struct vstate *cur = e->cur, *cp;
 	struct vlist *l, *n;
+	uint32_t inprog = 0;
 
 	for (struct vlist **pl = &a->states; (l = *pl);) {
 		struct vstate *o = l->st;
@@ -438,7 +440,11 @@ int verifier_is_state_visited(struct env *e, uint32_t insn)
 		}
 		pl = &l->next;
 		if (o->branches) {
-			/* in progress: only the loop check applies */
+			/* in progress: only the loop check applies, against the
+			 * most recent ones (newest first); the processed-insn
+			 * limit stops whatever loop this does not see */
+			if (++inprog > LOOP_CHECK_STATES)
+				continue;
 			if (states_equal(e, o, cur, insn, true))
 				return verifier_reject(e, -EINVAL, insn,
 						       "infinite loop detected at insn %u: the loop came back to the same state",
@@ -451,7 +457,7 @@ int verifier_is_state_visited(struct env *e, uint32_t insn)
 		}
 		l->miss++;
 	}
-	if (a->nstates >= VERIFIER_MAX_STATES_PER_INSN)
+	if (a->nstates >= e->max_states)
 		return 0;
 	cp = verifier_state_copy(cur);
 	n = calloc(1, sizeof(*n));

@@ -466,6 +466,11 @@ int verifier_check(struct verifier_opts *o, struct verifier_stats *st)
 			     sizeof(o->max_processed) &&
 	    o->max_processed && o->max_processed < VERIFIER_MAX_PROCESSED)
 		e->max_processed = o->max_processed;
+	e->max_states = VERIFIER_MAX_STATES_PER_INSN;
+	if (o->sz >= offsetof(struct verifier_opts, max_states_per_insn) +
+			     sizeof(o->max_states_per_insn) &&
+	    o->max_states_per_insn && o->max_states_per_insn < e->max_states)
+		e->max_states = o->max_states_per_insn;
 	e->lookup = o->helper_lookup ? o->helper_lookup :
 				       verifier_default_helper_lookup;
 	e->lookup_arg = o->helper_arg;

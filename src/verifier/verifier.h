@@ -46,7 +46,7 @@
 
 /* Kernel limits the verifier applies. */
 #define VERIFIER_MAX_PROCESSED 1000000u
-#define VERIFIER_MAX_STATES_PER_INSN 512u
+#define VERIFIER_MAX_STATES_PER_INSN 512u /* the kernel has no fixed cap */
 #define VERIFIER_PERF_MAX_TRACE_SIZE 2048u
 
 /* Access rights of a context range / memory region. */
@@ -146,6 +146,11 @@ struct verifier_opts {
 	 * host-function arguments and return values); NULL = none. */
 	int (*call_hook)(struct verifier_call_check *c, void *arg);
 	void *call_hook_arg;
+
+	/* Checkpoints kept per instruction; 0 = VERIFIER_MAX_STATES_PER_INSN.
+	 * Lower values bound the cost of pruning (fuzzing); loops whose
+	 * iterations branch need about one per iteration. */
+	uint32_t max_states_per_insn;
 };
 
 /*

@@ -165,6 +165,7 @@ struct env {
 	uint32_t id_gen;
 	uint64_t processed;
 	uint64_t max_processed;
+	uint32_t max_states; /* checkpoints per instruction */
 	struct vlist *graveyard; /* evicted checkpoints, freed at the end */
 	uint32_t total_states, live_states, peak_states, max_per_insn;
 	uint32_t pc;	  /* instruction being checked */

@@ -264,7 +264,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.maps = &map;
 	o.nmaps = 1;
 	o.helper_lookup = lookup;
-	o.max_processed = 50000;
+	o.max_processed = 30000;
+	o.max_states_per_insn = 64; /* bounded pruning cost per input */
 	o.log_level = 1;
 	o.log_buf = logbuf;
 	o.log_size = (uint32_t)(size % 3 == 0 ? 64 : sizeof(logbuf));
