@@ -253,6 +253,12 @@ int main(int argc, char **argv)
 	long iters = argc > 1 ? atol(argv[1]) : 5000000;
 	const char *kwhy = NULL;
 
+	if (argc > 2 || iters < 20) {
+		fprintf(stderr, "usage: bench_uprobe [CALLS]   (CALLS >= 20, "
+			"default 5000000)\n");
+		return 2;
+	}
+
 	printf("bench/uprobe: ns per call, median of 7 runs x %ld calls "
 	       "(kernel: x %ld)\n", iters, iters / 20);
 	printf("\n");
