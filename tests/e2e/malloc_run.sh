@@ -9,8 +9,14 @@ grep -q "^alloc_loop: 5000 mallocs" <<<"$out" || fail "target output missing"
 pid_line=$(grep '^@calls\[' <<<"$out") || fail "no @calls"
 n=${pid_line##*: }
 [ "$n" -ge 5000 ] && [ "$n" -le 5010 ] || fail "@calls = $n, want 5000..5010"
-grep -Eq '^\[16, 31\] +625 ' <<<"$out" || fail "histogram slot [16, 31] != 625"
-grep -Eq '^\[2048, 4095\] +625 ' <<<"$out" || fail "histogram slot [2048, 4095] != 625"
+# 625 of the command's own in each slot, plus at most a few of libc's and
+# the agent's start-up mallocs, whose sizes and timing vary.
+slot() { sed -n "s/^\[$1] *\([0-9]*\) .*/\1/p" <<<"$out"; }
+for b in "16, 31" "2048, 4095"; do
+	v=$(slot "$b")
+	[ -n "$v" ] && [ "$v" -ge 625 ] && [ "$v" -le 630 ] ||
+		fail "histogram slot [$b] = '$v', want 625..630"
+done
 set +e
 "$BPFX" run "$BUILD/examples/malloc.bpf.o" -- sh -c 'exit 7' >/dev/null
 rc=$?

@@ -26,7 +26,13 @@ grep -q '^end' <<<"$out" || fail "END did not run"
 n=$(map_value n alloc_loop)
 [ -n "$n" ] && [ "$n" -ge 5000 ] && [ "$n" -le 5010 ] || fail "@n[alloc_loop] = '$n', want 5000..5010"
 grep -q '^@n\[bpftrace\]' <<<"$out" && fail "bpftrace probed its own mallocs"
-grep -Eq '^\[16, 32\) +625 ' <<<"$out" || fail "histogram slot [16, 32) != 625"
-grep -Eq '^\[2K, 4K\) +625 ' <<<"$out" || fail "histogram slot [2K, 4K) != 625"
+# 625 of the target's own in each slot, plus at most a few of libc's and
+# the agent's start-up mallocs, whose sizes and timing vary.
+slot() { sed -n "s/^\[$1) *\([0-9]*\) .*/\1/p" <<<"$out"; }
+for b in "16, 32" "2K, 4K"; do
+	v=$(slot "$b")
+	[ -n "$v" ] && [ "$v" -ge 625 ] && [ "$v" -le 630 ] ||
+		fail "histogram slot [$b) = '$v', want 625..630"
+done
 "$BPFX" link list | grep -q "no links" || fail "links left behind"
 echo PASS
