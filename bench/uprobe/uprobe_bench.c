@@ -2,16 +2,19 @@
 /*
  * uprobe_bench.c - ns per call of four small functions (first instruction:
  * 5-byte nop, push, lea+sub, endbr64) with no probe, a bpfx entry hook with
- * an empty handler (all xmm saved, and xmm0-7 only), a return hook, both,
- * and the kernel's uprobe / uretprobe (perf_event_open, uprobe PMU, no BPF
- * program: the trap alone), all in one run. Medians of 7 runs.
+ * an empty handler (xmm0-15 saved, and none: HOOK_F_NO_VECTOR), a return
+ * hook, both, and the kernel's uprobe / uretprobe (perf_event_open, uprobe
+ * PMU, no BPF program: the trap alone), all in one run. Medians of 7 runs.
  *
- *   bench_uprobe [iterations]     (default 5,000,000; kernel: 1/20th)
+ *   bench_uprobe [iterations] [--no-kernel]
+ *                     (default 5,000,000; kernel: 1/20th; --no-kernel
+ *                     skips the kernel columns, for quick iterations)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +109,7 @@ double bench_measure(long (*volatile fn)(long), long iters)
 /* ---- kernel uprobe through the perf uprobe PMU ---- */
 
 static int uprobe_type = -2;
+static bool kernel_off;
 
 static int read_int(const char *path)
 {
@@ -202,10 +206,15 @@ static int kprobe_open(void *fn, int ret, const char **why)
 static double kernel_cost(long (*fn)(long), int ret, long iters,
 			  const char **why)
 {
-	int fd = kprobe_open((void *)fn, ret, why);
 	uint64_t hits = 0;
 	double ns;
+	int fd;
 
+	if (kernel_off) {
+		*why = "--no-kernel";
+		return -1;
+	}
+	fd = kprobe_open((void *)fn, ret, why);
 	if (fd < 0)
 		return -1;
 	ns = bench_measure(fn, iters);
@@ -250,12 +259,17 @@ int main(int argc, char **argv)
 		{ "nop5", b_nop5 }, { "push", b_push },
 		{ "lea/sub", b_lea }, { "endbr64", b_endbr },
 	};
-	long iters = argc > 1 ? atol(argv[1]) : 5000000;
 	const char *kwhy = NULL;
+	long iters;
 
+	if (argc > 1 && !strcmp(argv[argc - 1], "--no-kernel")) {
+		kernel_off = true;
+		argc--;
+	}
+	iters = argc > 1 ? atol(argv[1]) : 5000000;
 	if (argc > 2 || iters < 20) {
-		fprintf(stderr, "usage: bench_uprobe [CALLS]   (CALLS >= 20, "
-			"default 5000000)\n");
+		fprintf(stderr, "usage: bench_uprobe [CALLS] [--no-kernel]   "
+			"(CALLS >= 20, default 5000000)\n");
 		return 2;
 	}
 
@@ -263,13 +277,13 @@ int main(int argc, char **argv)
 	       "(kernel: x %ld)\n", iters, iters / 20);
 	printf("\n");
 	printf("%-8s %7s %7s %8s %7s %7s | %8s %8s %8s | %8s %8s\n",
-	       "function", "none", "entry", "entry8", "return", "both",
+	       "function", "none", "entry", "novec", "return", "both",
 	       "entry-0", "ret-0", "both-0", "k-uprobe", "k-uret");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		double none = bench_measure(t[i].fn, iters);
 		double en = hook_cost(t[i].fn, empty_entry, NULL, 0, iters);
 		double e8 = hook_cost(t[i].fn, empty_entry, NULL,
-				      HOOK_F_ARG_XMM_ONLY, iters);
+				      HOOK_F_NO_VECTOR, iters);
 		double re = hook_cost(t[i].fn, NULL, empty_return, 0, iters);
 		double bo = hook_cost(t[i].fn, empty_entry, empty_return, 0,
 				      iters);
@@ -303,7 +317,7 @@ int main(int argc, char **argv)
 	if (kwhy)
 		printf("\nkernel uprobe skipped: %s\n", kwhy);
 	printf("\nnone: no probe; entry: empty entry handler, xmm0-15 saved; "
-	       "entry8: xmm0-7 only;\nreturn: empty return handler (shadow "
+	       "novec: none saved;\nreturn: empty return handler (shadow "
 	       "stack); both: entry + return; X-0: added cost.\n");
 	return 0;
 }

@@ -1,3 +1,6 @@
+# uprobe.c runs on the hit path of HOOK_F_NO_VECTOR hooks (see rehook())
+set_source_files_properties(${CMAKE_SOURCE_DIR}/src/attach/uprobe.c
+  PROPERTIES COMPILE_OPTIONS -mgeneral-regs-only)
 list(APPEND BPFX_STAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/src/attach/uprobe.c
   ${CMAKE_SOURCE_DIR}/src/attach/elfsym.c

@@ -35,6 +35,17 @@
 #include "hook/hook.h"
 #include "vm/vm_internal.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define BPFX_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BPFX_SANITIZED 1
+#endif
+#endif
+#ifndef BPFX_SANITIZED
+#define BPFX_SANITIZED 0
+#endif
+
 _Static_assert(sizeof(struct hook_regs) == 21 * 8,
 	       "hook_regs must be the kernel's struct pt_regs");
 
@@ -43,6 +54,7 @@ struct prog_ent {
 	vm_jit_fn fn;	   /* NULL: interpreter */
 	uint64_t cookie;
 	uint32_t link_id;
+	bool novec;	   /* vm_prog_vector_free() */
 };
 
 struct prog_list {
@@ -55,6 +67,7 @@ struct site {
 	bool func_entry;	/* addr starts a function (symbol) */
 	struct hook *hook;
 	bool has_return_hook;
+	bool novec_hook;	/* the hook is HOOK_F_NO_VECTOR */
 	struct prog_list *entry, *ret;	/* published with release stores */
 	struct site *next;
 };
@@ -135,33 +148,51 @@ static struct prog_list *list_edit(const struct prog_list *l,
 	return nl;
 }
 
-/* (Re)install the hook of @s so it has a return handler iff needed. */
+static bool list_novec(const struct prog_list *l)
+{
+	for (uint32_t i = 0; l && i < l->n; i++)
+		if (!l->e[i].novec)
+			return false;
+	return true;
+}
+
+/*
+ * (Re)install the hook of @s so it has a return handler iff needed, and
+ * saves vector registers iff a program needs it. This file and src/hook's
+ * dispatch are built with -mgeneral-regs-only, the JIT emits no vector
+ * instruction: when every program of the site is vector-free (no helper
+ * calls), nothing on the hit path touches xmm0-15 and the stubs skip
+ * saving them. (Not under sanitizers: their runtime is ordinary C.)
+ */
 static int rehook(struct site *s, char *why, size_t whylen)
 {
 	bool want_ret = s->ret && s->ret->n;
 	bool want = want_ret || (s->entry && s->entry->n);
+	bool novec = !BPFX_SANITIZED && list_novec(s->entry) &&
+		     list_novec(s->ret);
 	struct hook_desc d = {
 		.sz = sizeof(d),
 		.on_entry = on_entry,
 		.on_return = want_ret ? on_return : NULL,
 		.ctx = s,
-		/* at a function's entry only xmm0-7 (arguments) are live: the
-		 * others are caller-saved in the SysV ABI */
-		.flags = s->func_entry ? HOOK_F_ARG_XMM_ONLY : 0,
+		.flags = novec ? HOOK_F_NO_VECTOR : 0,
 		.why = why,
 		.whylen = whylen,
 	};
 	int err;
 
-	if (s->hook && (!want || want_ret != s->has_return_hook)) {
+	if (s->hook && (!want || want_ret != s->has_return_hook ||
+			novec != s->novec_hook)) {
 		hook_remove(s->hook);
 		s->hook = NULL;
 	}
 	if (!want || s->hook)
 		return 0;
 	err = hook_install((void *)(uintptr_t)s->addr, &d, &s->hook);
-	if (!err)
+	if (!err) {
 		s->has_return_hook = want_ret;
+		s->novec_hook = novec;
+	}
 	return err;
 }
 
@@ -326,6 +357,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 	ent.fn = prog->engine == BPFX_ENGINE_JIT ? prog->vm_prog->jit_entry : NULL;
 	ent.cookie = l->cookie;
 	ent.link_id = id;
+	ent.novec = ent.fn && vm_prog_vector_free(prog->vm_prog);
 	lp = l->kind == LINK_URETPROBE ? &site->ret : &site->entry;
 	nl = list_edit(*lp, &ent, 0);
 	if (!nl) {

@@ -467,10 +467,7 @@ static int on_hook(void *ctx, struct hook_regs *regs)
 static int attach_hook(struct bpfx_entry *e)
 {
 	const struct eim_entry *en = &e->h->spec->entries[e->index];
-	struct hook_desc d = { .sz = sizeof(d), .on_entry = on_hook, .ctx = e,
-			       /* at a function's entry only the argument
-				* registers xmm0-7 are live */
-			       .flags = HOOK_F_ARG_XMM_ONLY };
+	struct hook_desc d = { .sz = sizeof(d), .on_entry = on_hook, .ctx = e };
 	void *fn = e->hook_fn ? e->hook_fn : dlsym(RTLD_DEFAULT, en->symbol);
 
 	if (e->hook)

@@ -5,7 +5,7 @@
  * Lifetime. A struct hook (with its trampoline) is built once per function
  * and never freed: after hook_remove() it stays on the append-only
  * hook_all list, idle (h->fn = a no-op), and the next hook_install() on the
- * same function (same bytes, same xmm mode) reuses it, trampoline and all.
+ * same function (same bytes, same HOOK_F_NO_VECTOR) reuses it, trampoline and all.
  * So no thread can run freed or rewritten code, whatever it was doing when
  * the hook went away; the cost is ~1 KiB per distinct function ever hooked.
  *
@@ -26,9 +26,10 @@
  * handler runs without handlers (as the kernel's bpf_prog_active).
  *
  * Return probes. On entry the real return address is pushed on a
- * per-thread shadow stack {ret, sp, hook, gen} and [sp] is replaced by the
- * return stub. The return stub pops the frame whose sp matches (regs->sp
- * - 8) and resumes at its ret. Frames skipped by longjmp (or a C++ throw,
+ * per-thread shadow stack {ret, sp, hook, gen} and the entry stub calls the
+ * function, so [sp] holds the trampoline's landing (tramp.c), which goes on
+ * to the return stub. The return stub pops the frame whose sp matches
+ * (regs->sp - 8) and returns to its ret. Frames skipped by longjmp (or a C++ throw,
  * or a thread cancel) are detected by stack pointer, as the kernel does:
  * on entry, frames with sp <= the current sp are dead (their function's
  * stack was reused); on return, frames below the returning one are dead.
@@ -191,8 +192,7 @@ int hook_dispatch_entry(struct hook *h, struct hook_regs *regs)
 	f->h = h;
 	f->gen = h->gen;
 	s->top = top + 1;
-	*(uint64_t *)(uintptr_t)regs->sp = hook_ret_stub();
-	return HOOK_CONTINUE;
+	return HOOK_CALL_THROUGH;	/* the stub calls the function */
 }
 
 void hook_dispatch_return(struct hook_regs *regs)
@@ -237,7 +237,7 @@ static bool needs_evacuation(const struct hook_plan *p)
 	return false;
 }
 
-static struct hook *cached(const struct hook_plan *p, unsigned xmm_all,
+static struct hook *cached(const struct hook_plan *p, bool novec,
 			   int *err, char *why, size_t whylen)
 {
 	struct hook *h;
@@ -250,7 +250,7 @@ static struct hook *cached(const struct hook_plan *p, unsigned xmm_all,
 					"function already hooked");
 			return NULL;
 		}
-		if (h->xmm_all == xmm_all && h->plan.len == p->len &&
+		if (h->novec == novec && h->plan.len == p->len &&
 		    !memcmp(h->plan.orig, p->orig, sizeof(p->orig)))
 			return h;
 	}
@@ -264,7 +264,7 @@ int hook_install(void *func, const struct hook_desc *d, struct hook **out)
 	struct hook_plan plan;
 	struct hook_patch p;
 	struct hook *h;
-	unsigned xmm_all;
+	bool novec;
 	int err = 0;
 
 	if (!d || d->sz < offsetof(struct hook_desc, why) || !out ||
@@ -274,15 +274,13 @@ int hook_install(void *func, const struct hook_desc *d, struct hook **out)
 	if (init_err)
 		return hook_why(why, wl, init_err,
 				"hook runtime unavailable (signals/membarrier)");
-	xmm_all = !(d->flags & HOOK_F_ARG_XMM_ONLY);
-	if (d->on_return && !hook_ret_stub())
-		return hook_why(why, wl, -ENOMEM, "cannot build the return stub");
+	novec = !!(d->flags & HOOK_F_NO_VECTOR);
 
 	pthread_mutex_lock(&api_lock);
 	err = hook_can_patch(func, &plan, why, wl);
 	if (err)
 		goto out_unlock;
-	h = cached(&plan, xmm_all, &err, why, wl);
+	h = cached(&plan, novec, &err, why, wl);
 	if (err)
 		goto out_unlock;
 	if (!h) {
@@ -292,7 +290,7 @@ int hook_install(void *func, const struct hook_desc *d, struct hook **out)
 			goto out_unlock;
 		}
 		h->plan = plan;
-		h->xmm_all = xmm_all;
+		h->novec = novec;
 		h->fn = (void *)hook_noop_entry;
 		err = hook_tramp_build(h, why, wl);
 		if (err) {

@@ -57,13 +57,18 @@ enum hook_verdict {
 /* Entry handler: may change any register in regs (arguments, ...). With
  * HOOK_REDIRECT, regs->sp may only grow (pop), never shrink. */
 typedef int (*hook_entry_fn)(void *ctx, struct hook_regs *regs);
-/* Return handler: regs->ax is the return value; it may change it. */
+/* Return handler: regs->ax is the return value; it may change it. Only ax
+ * and dx (with xmm0-1, not in regs) come back: after an ABI return the
+ * other scratch registers are dead. */
 typedef void (*hook_return_fn)(void *ctx, struct hook_regs *regs);
 
 /* hook_desc.flags */
-#define HOOK_F_ARG_XMM_ONLY (1u << 0) /* save xmm0-7 only on entry (the
-				       * argument registers, enough for ABI
-				       * callers); default saves xmm0-15 */
+#define HOOK_F_NO_VECTOR (1u << 0) /* the handlers never touch a vector
+				    * (xmm/ymm/zmm) or x87 register: the
+				    * caller guarantees it (code built with
+				    * -mgeneral-regs-only, no libc string
+				    * functions); the stubs then save none.
+				    * Default: xmm0-15 are saved */
 
 struct hook_desc {
 	size_t sz;		/* sizeof(struct hook_desc) */

@@ -113,8 +113,9 @@ int hook_mem_alloc(uint64_t lo, uint64_t hi, size_t size, struct hook_mem *m);
 struct hook;
 /* Build h's entry trampoline (entry stub + relocated prologue). */
 int hook_tramp_build(struct hook *h, char *why, size_t whylen);
-/* The shared return stub (built on first use), 0 on failure. */
-uint64_t hook_ret_stub(void);
+/* The shared return stub for hooks with or without HOOK_F_NO_VECTOR (both
+ * built on first use), 0 on failure. */
+uint64_t hook_ret_stub(bool novec);
 
 /* ---- hook.c: per-thread state, read by the stubs at %fs:offset ---- */
 struct hook_frame {
@@ -140,6 +141,10 @@ struct hook_thread {
 /* Offsets of the per-thread fields from the thread pointer (%fs:0). */
 extern long hook_tls_seq_off, hook_tls_reg_off;
 
+/* hook_dispatch_entry's verdict when it armed a return probe: the stub
+ * restores the registers and calls the function (internal to src/hook). */
+#define HOOK_CALL_THROUGH 2
+
 void hook_thread_register(void);
 int hook_dispatch_entry(struct hook *h, struct hook_regs *regs);
 void hook_dispatch_return(struct hook_regs *regs);
@@ -158,7 +163,7 @@ struct hook {
 	void *ctx;
 	uint64_t gen;		/* bumped on remove: stale return frames */
 	uint64_t nmissed;
-	unsigned int xmm_all;	/* the stub saves xmm0-15 (else xmm0-7) */
+	bool novec;		/* HOOK_F_NO_VECTOR: stubs save no xmm */
 	bool installed;
 	struct hook_plan plan;
 	struct hook_mem mem;	/* the trampoline */

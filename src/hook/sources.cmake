@@ -9,3 +9,7 @@ list(APPEND BPFX_STAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/src/hook/hook.c
 )
 list(APPEND BPFX_STAGE_LIBS Zydis)
+# The hit path (dispatch here, on_entry/run_list in src/attach/uprobe.c)
+# touches no vector register, so HOOK_F_NO_VECTOR hooks may skip saving them.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/src/hook/hook.c
+  PROPERTIES COMPILE_OPTIONS -mgeneral-regs-only)

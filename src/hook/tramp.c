@@ -26,25 +26,41 @@
  *   add qword fs:[seq], 1               ; odd: in a handler
  *   mov rax, h; mov r11, [rax]; mov rdi, [rax+8]; mov rsi, rsp; call r11
  *   add qword fs:[seq], 1               ; even
- *   test eax, eax; jnz .redirect
+ *   test eax, eax; jnz .other
  * .skip:
  *   restore xmm, gprs; arithmetic flags by sahf (see restore());
  *   mov rsp, [rsp+sp]
+ * reloc:
  *   <relocated prologue>; jmp func+len
+ * .other:
+ *   cmp eax, HOOK_CALL_THROUGH; je .through
  * .redirect:
  *   restore xmm; ip -> [regs.sp - 8]; restore gprs and flags;
  *   mov rsp, [rsp+sp]; jmp [rsp-8]
+ * .through:                             ; a return probe is armed
+ *   restore as .skip; lea rsp, [rsp+8]  ; pop the return address (saved
+ *   call reloc                          ;   on the shadow stack), push ours
+ * landing:
+ *   jmp <return stub>
  * .reg:
  *   mov rax, hook_thread_register; call rax; jmp .go
  *
  * At `jmp [rsp-8]` the ip word sits 8 bytes below rsp:
  * inside the red zone, which signal delivery skips.
  *
- * Return stub (one, shared): entered by the hooked function's `ret` with
- * rsp = S + 8. It pushes a placeholder (back to S), builds the same frame
- * with sp = S + 8, saves xmm0-15, calls hook_dispatch_return(regs), which
- * pops the shadow stack into regs->ip and runs the return handler, then
- * leaves as .redirect does.
+ * Return probes by call, not by overwriting the return address: `call
+ * reloc` puts the landing at [S], the same slot (stack arguments stay where
+ * the function expects them), and pushes it on the CPU's return-stack
+ * predictor too, so the function's `ret` is predicted; the return stub
+ * leaves by `ret` to the real return address, which is what the predictor
+ * then holds (the caller's call pushed it). Replacing [S] and leaving by
+ * jmp cost a mispredicted ret per hit (~7 ns here).
+ *
+ * Return stub (one, shared): entered from a landing with rsp = S + 8. It
+ * pushes a placeholder (back to S), builds the same frame with sp = S + 8,
+ * saves xmm0-1 (LIVE_RET), calls hook_dispatch_return(regs), which pops
+ * the shadow stack into regs->ip and runs the return handler, then
+ * restores rax, rdx, xmm0-1 and leaves by `lea rsp, [rsp-8]; ret`.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -56,7 +72,7 @@
 #include "hook/hook_internal.h"
 
 #define REGION_SIZE (64u << 10)
-#define SLOT_SIZE 1024u
+#define SLOT_SIZE 2048u	/* built in this much, trimmed after */
 #define USER_TOP 0x7ffffffff000ull
 #define LOW_LIMIT 0x10000000ull	/* keep well above mmap_min_addr / NULL */
 
@@ -250,6 +266,26 @@ int hook_mem_alloc(uint64_t lo, uint64_t hi, size_t size, struct hook_mem *m)
 	return err;
 }
 
+/* Give back the unused tail of @m's slot when nothing was carved after it
+ * (always, under the api lock that serializes builds). */
+static void hook_mem_trim(struct hook_mem *m, size_t used)
+{
+	struct region *r;
+
+	used = (used + 63) & ~(size_t)63;
+	if (used >= m->size)
+		return;
+	pthread_mutex_lock(&mem_lock);
+	for (r = regions; r; r = r->next) {
+		if (r->exec + r->used == m->exec + m->size) {
+			r->used -= m->size - used;
+			m->size = used;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mem_lock);
+}
+
 /* ------------------------------------------------------------- encoding */
 
 /* mov [rsp+off], reg (op 0x89) or mov reg, [rsp+off] (op 0x8b) */
@@ -360,14 +396,25 @@ static void save(struct hook_buf *b, int nxmm, int32_t sp_adj, uint64_t ip)
 		movaps_rsp(b, 0x29, x, XMM_BASE + 16 * x);
 }
 
-/* Restore from the frame and leave: redirect=false goes on with the next
- * instruction (stack at regs->sp), true jumps to regs->ip.
+/*
+ * Every general register and the arithmetic flags come back from the frame,
+ * at function entries and returns too: the SysV ABI calls them dead there,
+ * but gcc's -fipa-ra keeps values in call-clobbered registers across a call
+ * to a function of the same unit that it knows leaves them alone (a test
+ * caught a caller holding an argument of its next call in rsi across the
+ * hooked function). xmm0-15 likewise, unless the hook is HOOK_F_NO_VECTOR:
+ * then the handlers touch no vector register and the stubs save none.
+ *
+ * Restore, rsp = regs->sp last; redirect also stores regs->ip at
+ * [regs->sp - 8] (red zone: signal delivery skips it) for the jump or ret
+ * the caller emits next.
  *
  * The arithmetic flags come back without popfq (microcoded, ~20 cycles):
  *   al = OF; add al, 0x7f sets OF exactly when al was 1; then
  *   ah = flags[7:0] and sahf sets SF ZF AF PF CF, leaving OF alone.
  * DF is clear on both sides of any call (ABI); TF/AC/IF are not ours to
- * change, and a handler does not change them. */
+ * change, and a handler does not change them.
+ */
 static void restore(struct hook_buf *b, int nxmm, bool redirect)
 {
 	static const uint8_t flags[] = {
@@ -393,11 +440,13 @@ static void restore(struct hook_buf *b, int nxmm, bool redirect)
 	mov_rsp(b, 0x8b, RCX, R_CX);		/* mov keeps the flags */
 	mov_rsp(b, 0x8b, RAX, R_AX);
 	mov_rsp(b, 0x8b, RSP, R_SP);		/* mov rsp, [rsp+sp] */
-	if (redirect) {
-		/* an indirect jmp, not ret: the return-stack predictor stays
-		 * in step with the calls, and the BTB learns the target */
-		hook_emit(b, "\xff\x64\x24\xf8", 4); /* jmp [rsp-8] */
-	}
+}
+
+/* Leave a redirect by an indirect jmp, not ret: an entry handler's new ip
+ * was not pushed by a call, and the BTB learns the target. */
+static void jmp_ip(struct hook_buf *b)
+{
+	hook_emit(b, "\xff\x64\x24\xf8", 4);	/* jmp [rsp-8] */
 }
 
 /* mov rax, fn; call rax */
@@ -407,14 +456,38 @@ static void call_abs(struct hook_buf *b, void *fn)
 	hook_emit(b, "\xff\xd0", 2);		/* call rax */
 }
 
+/* The first hit on a thread registers it (libc code: mutex, syscalls).
+ * A stub without an xmm area keeps xmm0-15 around that call itself. */
+static void call_register(struct hook_buf *b, int nxmm)
+{
+	if (nxmm) {
+		call_abs(b, (void *)hook_thread_register);
+		return;
+	}
+	hook_emit(b, "\x48\x81\xec", 3);	/* sub rsp, 256 (16-aligned) */
+	hook_emit4(b, 256);
+	for (int x = 0; x < 16; x++)
+		movaps_rsp(b, 0x29, x, 16 * x);
+	call_abs(b, (void *)hook_thread_register);
+	for (int x = 0; x < 16; x++)
+		movaps_rsp(b, 0x28, x, 16 * x);
+	hook_emit(b, "\x48\x81\xc4", 3);	/* add rsp, 256 */
+	hook_emit4(b, 256);
+}
+
 int hook_tramp_build(struct hook *h, char *why, size_t whylen)
 {
 	const struct hook_plan *p = &h->plan;
 	struct hook_buf b = { 0 };
 	uint64_t lo = 0, hi = UINT64_MAX, f = p->site, reach = (1ull << 31) -
 		(16u << 20);
-	int nxmm = h->xmm_all ? 16 : 8, err;
-	size_t reg, skip, redir, go;
+	int nxmm = h->novec ? 0 : 16, err;
+	size_t reg, skip, other, through, go;
+	uint64_t ret = hook_ret_stub(h->novec);
+
+	if (!ret)
+		return hook_why(why, whylen, -ENOMEM,
+				"cannot build the return stub");
 
 	/* Window where rel32 reaches the function and every RIP-relative
 	 * operand of the displaced instructions. */
@@ -453,7 +526,7 @@ int hook_tramp_build(struct hook *h, char *why, size_t whylen)
 	hook_emit(&b, "\x41\xff\xd3", 3);	/* call r11 */
 	fs_op(&b, 0, hook_tls_seq_off, 1);	/* add qword fs:[seq], 1 */
 	hook_emit(&b, "\x85\xc0", 2);		/* test eax, eax */
-	redir = jcc_hole(&b, 0x5);		/* jnz .redirect */
+	other = jcc_hole(&b, 0x5);		/* jnz .other */
 	fill(&b, skip, b.len);
 	restore(&b, nxmm, false);		/* .skip */
 	h->reloc = hook_pc(&b);
@@ -469,14 +542,26 @@ int hook_tramp_build(struct hook *h, char *why, size_t whylen)
 			return err;
 		b.len += rb.len;
 	}
-	fill(&b, redir, b.len);
+	fill(&b, other, b.len);			/* .other */
+	hook_emit(&b, "\x83\xf8", 2);		/* cmp eax, HOOK_CALL_THROUGH */
+	hook_emit1(&b, HOOK_CALL_THROUGH);
+	through = jcc_hole(&b, 0x4);		/* je .through */
 	restore(&b, nxmm, true);		/* .redirect */
+	jmp_ip(&b);
+	fill(&b, through, b.len);
+	restore(&b, nxmm, false);		/* .through */
+	hook_emit(&b, "\x48\x8d\x64\x24\x08", 5); /* lea rsp, [rsp+8] */
+	hook_emit1(&b, 0xe8);			/* call reloc */
+	hook_emit4(&b, (uint32_t)(int32_t)((int64_t)h->reloc -
+					   (int64_t)(hook_pc(&b) + 4)));
+	hook_emit_jmp(&b, ret);			/* the landing */
 	fill(&b, reg, b.len);
-	call_abs(&b, (void *)hook_thread_register); /* .reg */
+	call_register(&b, nxmm);		/* .reg */
 	hook_emit1(&b, 0xe9);			/* jmp .go */
 	hook_emit4(&b, (uint32_t)(int32_t)((int64_t)go - (int64_t)(b.len + 4)));
 	if (b.err)
 		return hook_why(why, whylen, b.err, "trampoline too large");
+	hook_mem_trim(&h->mem, b.len);
 
 	/* jmp rel32 from the site to the entry stub */
 	h->jmp[0] = 0xe9;
@@ -488,23 +573,23 @@ int hook_tramp_build(struct hook *h, char *why, size_t whylen)
 	return 0;
 }
 
-static uint64_t ret_stub;
+static uint64_t ret_stubs[2];	/* [novec] */
 static pthread_once_t ret_once = PTHREAD_ONCE_INIT;
 
-static void build_ret_stub(void)
+static uint64_t build_ret_stub(int nxmm)
 {
 	struct hook_mem m;
 	struct hook_buf b = { 0 };
 	size_t reg, nested, out, go;
 
-	/* anywhere: it is reached by `ret`, never by rel32 */
+	/* anywhere: landings reach it by rel32 or by `jmp [rip]` */
 	if (hook_mem_alloc(0, USER_TOP, SLOT_SIZE, &m))
-		return;
+		return 0;
 	b.p = m.rw;
 	b.base = m.exec;
 	b.cap = m.size;
 	hook_emit1(&b, 0x50);			/* push rax (placeholder) */
-	save(&b, 16, 24, 0);
+	save(&b, nxmm, 24, 0);
 	fs_op(&b, 7, hook_tls_reg_off, 0);	/* cmp qword fs:[reg], 0 */
 	reg = jcc_hole(&b, 0x4);		/* je .reg */
 	go = b.len;
@@ -524,17 +609,32 @@ static void build_ret_stub(void)
 	hook_emit(&b, "\x48\x89\xe7", 3);	/* mov rdi, rsp */
 	call_abs(&b, (void *)hook_dispatch_return);
 	fill(&b, out, b.len);			/* .out */
-	restore(&b, 16, true);
+	restore(&b, nxmm, true);
+	/* back to the caller by `ret`, which the return-stack predictor
+	 * expects: the caller's call pushed it, the entry stub's call and
+	 * the function's ret (to the landing) matched each other */
+	hook_emit(&b, "\x48\x8d\x64\x24\xf8", 5); /* lea rsp, [rsp-8] */
+	hook_emit1(&b, 0xc3);			/* ret */
 	fill(&b, reg, b.len);			/* .reg */
-	call_abs(&b, (void *)hook_thread_register);
+	call_register(&b, nxmm);
 	hook_emit1(&b, 0xe9);			/* jmp .go */
 	hook_emit4(&b, (uint32_t)(int32_t)((int64_t)go - (int64_t)(b.len + 4)));
-	if (!b.err)
-		__atomic_store_n(&ret_stub, m.exec, __ATOMIC_RELEASE);
+	if (b.err)
+		return 0;
+	hook_mem_trim(&m, b.len);
+	return m.exec;
 }
 
-uint64_t hook_ret_stub(void)
+static void build_ret_stubs(void)
 {
-	pthread_once(&ret_once, build_ret_stub);
-	return __atomic_load_n(&ret_stub, __ATOMIC_ACQUIRE);
+	uint64_t vec = build_ret_stub(16), novec = build_ret_stub(0);
+
+	__atomic_store_n(&ret_stubs[0], vec, __ATOMIC_RELEASE);
+	__atomic_store_n(&ret_stubs[1], novec, __ATOMIC_RELEASE);
+}
+
+uint64_t hook_ret_stub(bool novec)
+{
+	pthread_once(&ret_once, build_ret_stubs);
+	return __atomic_load_n(&ret_stubs[novec], __ATOMIC_ACQUIRE);
 }

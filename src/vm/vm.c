@@ -252,6 +252,22 @@ const struct bpfx_prog *vm_tail_target(uint64_t map, uint64_t index)
 	return t;
 }
 
+bool vm_prog_vector_free(const struct bpfx_prog *prog)
+{
+	if (!prog || !prog->jit_entry)
+		return false;
+	for (uint32_t i = 0; i < prog->len; i++) {
+		const struct bpfx_insn *in = &prog->insns[i];
+
+		if (in->code == (ISA_JMP | ISA_CALL) &&
+		    in->src != ISA_CALL_LOCAL)
+			return false;	/* a helper or kfunc: C code */
+		if (isa_is_callx(in))
+			return false;
+	}
+	return true;
+}
+
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc)
 {
 	uint32_t lo = 0, hi = prog->nsubprogs;

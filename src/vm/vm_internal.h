@@ -133,6 +133,11 @@ struct vm_callback {
 uint64_t vm_callback_call(uint64_t cb, uint64_t r1, uint64_t r2, uint64_t r3,
 			  uint64_t r4, uint64_t r5);
 
+/* True when @prog is JIT-compiled and calls no helper, kfunc or callx: its
+ * code touches general registers only (inlined map lookups and atomics
+ * included), so a hook running it alone may skip saving vector registers. */
+bool vm_prog_vector_free(const struct bpfx_prog *prog);
+
 /* Index of the subprogram containing instruction @pc. */
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc);
 
