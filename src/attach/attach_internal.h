@@ -19,7 +19,4 @@ int attach_syscall_add(uint32_t link_id, const char *tp, struct emu_prog *prog,
 		       uint64_t cookie);
 void attach_syscall_remove(uint32_t link_id);
 
-/* elfsym.c: does a FUNC symbol of ELF file @path start at @file_off? */
-bool attach_is_func_entry(const char *path, uint64_t file_off);
-
 #endif

@@ -64,7 +64,6 @@ struct prog_list {
 
 struct site {
 	uint64_t addr;
-	bool func_entry;	/* addr starts a function (symbol) */
 	struct hook *hook;
 	bool has_return_hook;
 	bool novec_hook;	/* the hook is HOOK_F_NO_VECTOR */
@@ -196,7 +195,7 @@ static int rehook(struct site *s, char *why, size_t whylen)
 	return err;
 }
 
-static struct site *site_get(uint64_t addr, bool func_entry)
+static struct site *site_get(uint64_t addr)
 {
 	struct site *s;
 
@@ -207,7 +206,6 @@ static struct site *site_get(uint64_t addr, bool func_entry)
 	if (!s)
 		return NULL;
 	s->addr = addr;
-	s->func_entry = func_entry;
 	s->next = sites;
 	sites = s;
 	return s;
@@ -346,7 +344,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 		emu_prog_close(prog);
 		return err;
 	}
-	site = site_get(addr, attach_is_func_entry(l->path, l->offset));
+	site = site_get(addr);
 	a = calloc(1, sizeof(*a));
 	if (!site || !a) {
 		free(a);
