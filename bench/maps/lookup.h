@@ -1,5 +1,6 @@
 /* One program body for bpfx (uprobe) and the kernel (XDP, since the kernel
- * has no BPF_PROG_TEST_RUN for uprobes): N array lookups, unrolled. */
+ * has no BPF_PROG_TEST_RUN for uprobes): N lookups in an array or a per-CPU
+ * array, unrolled. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -10,13 +11,20 @@ struct {
 	__type(value, __u64);
 } arr SEC(".maps");
 
-#define LOOKUPS(n)							\
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} pcpu SEC(".maps");
+
+#define LOOKUPS(map, n)							\
 	({								\
 		__u64 s = 0;						\
 		_Pragma("unroll")					\
 		for (__u32 i = 0; i < (n); i++) {			\
 			__u32 k = i;					\
-			__u64 *v = bpf_map_lookup_elem(&arr, &k);	\
+			__u64 *v = bpf_map_lookup_elem(&map, &k);	\
 			if (v)						\
 				s += *v;				\
 		}							\

@@ -58,7 +58,8 @@ void emu_prog_unmaps(struct emu_prog *p);
 /* inline.c: inline array map lookups of the index-form program (*@insns_io
  * may be replaced by a longer copy; *@n_io updated). BPFX_NO_INLINE in the
  * environment turns it off. */
-long emu_inline_lookups(struct emu_prog *p, struct bpfx_insn **insns_io,
+long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
+			struct bpfx_insn **insns_io,
 			uint32_t *n_io);
 
 /* Write @msg to a verifier-style log buffer (user pointer, size), as the

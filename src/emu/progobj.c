@@ -127,7 +127,7 @@ long emu_prog_build(struct emu_prog *p, const struct bpfx_insn *insns,
 		}
 	}
 	memcpy(copy, insns, n * sizeof(*copy));
-	err = emu_inline_lookups(p, &copy, &n);
+	err = emu_inline_lookups(p, vm, &copy, &n);
 	if (!err)
 		err = fixup(p, copy, n, msg, msg_size);
 	if (!err) {

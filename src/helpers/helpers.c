@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* helpers.c - join the area tables: lookup by id, registration in a VM. */
 #include <errno.h>
+#include <linux/bpf.h>
 #include <pthread.h>
 
 #include "helpers/helpers.h"
@@ -48,5 +49,6 @@ int helpers_register_all(struct bpfx_vm *vm)
 		if (err)
 			return err;
 	}
-	return 0;
+	/* bpf_get_smp_processor_id is shm_cpu_fast(): rseq's cpu_id */
+	return vm_set_cpu_helper(vm, BPF_FUNC_get_smp_processor_id);
 }

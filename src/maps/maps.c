@@ -555,6 +555,22 @@ int map_sys_freeze(struct bpfx_map *m)
 
 /* ---- program side ---- */
 
+int map_percpu_array_values(struct bpfx_map *m, void **values,
+			    uint32_t *stride, uint32_t *n, uint64_t *cpu_stride,
+			    uint32_t *cpus)
+{
+	struct map_array *a = (struct map_array *)m;
+
+	if (!m || m->type != BPF_MAP_TYPE_PERCPU_ARRAY)
+		return -EINVAL;
+	*values = a->pcpu.base;
+	*stride = a->pcpu.stride;
+	*n = a->n;
+	*cpu_stride = a->pcpu.cpu_stride;
+	*cpus = a->pcpu.ncpus;
+	return 0;
+}
+
 void *map_lookup(struct bpfx_map *m, const void *key)
 {
 	if (__builtin_expect(m->type == BPF_MAP_TYPE_ARRAY, 1))

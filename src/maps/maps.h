@@ -148,6 +148,12 @@ long map_peek(struct bpfx_map *m, void *value);
  * the kernel's array_map_gen_lookup); -EINVAL for any other type. */
 int map_array_values(struct bpfx_map *m, void **values, uint32_t *stride,
 		     uint32_t *n);
+/* BPF_MAP_TYPE_PERCPU_ARRAY: element (idx, cpu) lives at values + cpu *
+ * cpu_stride + idx * stride in this process; cpus slots per element (the
+ * possible CPUs). -EINVAL for any other type. */
+int map_percpu_array_values(struct bpfx_map *m, void **values,
+			    uint32_t *stride, uint32_t *n, uint64_t *cpu_stride,
+			    uint32_t *cpus);
 /* per-CPU maps: the slot of @cpu (bpf_map_lookup_percpu_elem) */
 void *map_lookup_percpu(struct bpfx_map *m, const void *key, uint32_t cpu);
 

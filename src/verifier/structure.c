@@ -376,10 +376,20 @@ static void reg_use(const struct bpfx_insn *i, uint16_t *rd, uint16_t *wr)
 					   (uint16_t)(1u << i->dst) : 0);
 }
 
+/* A call to the VM's CPU helper, which every engine runs keeping r1-r5
+ * (vm_set_cpu_helper; load-time rewrites rely on it). */
+static bool keeps_args(const struct cfg *c, const struct bpfx_insn *i)
+{
+	return c->vm && i->code == (ISA_JMP | ISA_CALL) &&
+	       i->src == ISA_CALL_HELPER && c->vm->cpu_helper >= 0 &&
+	       i->imm == c->vm->cpu_helper;
+}
+
 /*
  * Pass 6: forward must-init dataflow per reachable subprogram, meet = AND.
  * At a subprogram entry r1-r5 and r10 are defined (main: r1, r10 and
- * opts->entry_regs). After any call, r0 is defined and r1-r5 are not.
+ * opts->entry_regs). After any call, r0 is defined and r1-r5 are not (but
+ * for the CPU helper's: keeps_args).
  */
 static int check_init(struct cfg *c, uint16_t entry)
 {
@@ -418,7 +428,8 @@ static int check_init(struct cfg *c, uint16_t entry)
 		}
 		outs = in[pc] | wr;
 		if (ISA_CLASS(i->code) == ISA_JMP && ISA_OP(i->code) == ISA_CALL)
-			outs = (uint16_t)((in[pc] & ~0x3e) | 1);
+			outs = keeps_args(c, i) ? (uint16_t)(in[pc] | 1) :
+						  (uint16_t)((in[pc] & ~0x3e) | 1);
 		ns = successors(c, pc, succ);
 		for (k = 0; k < ns; k++) {
 			uint32_t t = succ[k];

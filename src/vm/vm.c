@@ -27,6 +27,7 @@ struct bpfx_vm *bpfx_vm_create(void)
 		return NULL;
 	}
 	vm->unwind_helper = -1;
+	vm->cpu_helper = -1;
 	return vm;
 }
 
@@ -83,6 +84,18 @@ int bpfx_vm_register_helper(struct bpfx_vm *vm, uint32_t id, const char *name,
 	vm->helpers[id].fn = fn;
 	vm->helpers[id].name = copy;
 	vm->helper_fns[id] = fn;
+	return 0;
+}
+
+int vm_set_cpu_helper(struct bpfx_vm *vm, uint32_t id)
+{
+	if (!vm)
+		return -EINVAL;
+	if (vm->jitted)
+		return -EBUSY;
+	if (id >= vm->nhelpers || !vm->helpers[id].fn)
+		return -ENOENT;
+	vm->cpu_helper = id;
 	return 0;
 }
 
@@ -260,7 +273,8 @@ bool vm_prog_vector_free(const struct bpfx_prog *prog)
 		const struct bpfx_insn *in = &prog->insns[i];
 
 		if (in->code == (ISA_JMP | ISA_CALL) &&
-		    in->src != ISA_CALL_LOCAL)
+		    in->src != ISA_CALL_LOCAL &&
+		    !(in->src == ISA_CALL_HELPER && in->imm == prog->vm->cpu_helper))
 			return false;	/* a helper or kfunc: C code */
 		if (isa_is_callx(in))
 			return false;

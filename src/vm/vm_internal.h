@@ -35,6 +35,7 @@ struct bpfx_vm {
 	 * where no helper is registered. */
 	bpfx_helper_fn *helper_fns;
 	int64_t unwind_helper; /* -1 when none */
+	int64_t cpu_helper;    /* -1 when none; see vm_set_cpu_helper */
 	bool jitted;	       /* a program was compiled: unwind id frozen */
 };
 
@@ -137,6 +138,15 @@ uint64_t vm_callback_call(uint64_t cb, uint64_t r1, uint64_t r2, uint64_t r3,
  * code touches general registers only (inlined map lookups and atomics
  * included), so a hook running it alone may skip saving vector registers. */
 bool vm_prog_vector_free(const struct bpfx_prog *prog);
+
+/*
+ * Helper @id answers the calling thread's CPU as the rseq area's cpu_id
+ * (bpf_get_smp_processor_id). The JIT then reads cpu_id inline (a call
+ * only while the thread's rseq is unregistered) and every engine keeps
+ * r1-r5 across calls to it (the interpreter's calls never change them):
+ * load-time rewrites (emu/inline.c) keep a value in r1 across it.
+ */
+int vm_set_cpu_helper(struct bpfx_vm *vm, uint32_t id);
 
 /* Index of the subprogram containing instruction @pc. */
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc);

@@ -6,6 +6,7 @@
  * API and the object's global data. Each test runs in its own session.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +166,29 @@ static void test_percpu_lru(void **state)
 	assert_int_equal(sum, 10);
 	assert_int_equal(bpf_map__lookup_elem(map(obj, "lru"), &key, 4, vals, 8, 0), 0);
 	assert_int_equal(vals[0], 10);
+	/* pcpu_arr's lookup is inlined (CPU from rseq): run on each allowed
+	 * CPU in turn; each adds to its own slot, as the syscall side sees */
+	{
+		cpu_set_t set, one;
+		int cpu;
+
+		assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+		for (cpu = 0; cpu < CPU_SETSIZE && (unsigned)cpu < ncpu; cpu++) {
+			if (!CPU_ISSET(cpu, &set))
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+			assert_int_equal(run(obj, "percpu_add", 3, 100 + cpu, 0),
+					 100 + cpu);
+		}
+		assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+		key = 3;
+		assert_int_equal(bpf_map__lookup_elem(map(obj, "pcpu_arr"), &key, 4,
+						      vals, 8 * ncpu, 0), 0);
+		for (c = 0; c < ncpu; c++)
+			assert_int_equal(vals[c], CPU_ISSET(c, &set) ? 100 + c : 0);
+	}
 	/* LRU evicts instead of failing when full */
 	for (key = 10; key < 30; key++)
 		assert_int_equal(run(obj, "percpu_add", key % 4, 1, 0) > 0, 1);

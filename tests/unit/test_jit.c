@@ -6,8 +6,10 @@
  * from rsi/rdi need a REX prefix): every such instruction is compiled here
  * for every register pair and compared with the interpreter. Also: callx
  * and unwind from deep frames, jumps long enough to need rel32, helpers
- * out of rel32 reach, W^X, and clean refusal.
+ * out of rel32 reach, the inline CPU helper, W^X, and clean refusal.
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -496,6 +498,58 @@ static void test_far_helper(void **state)
 	munmap(far, 4096);
 }
 
+static uint64_t h_cpu(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+		      uint64_t e)
+{
+	return (uint64_t)sched_getcpu();
+}
+
+/* The CPU helper (vm_set_cpu_helper): the JIT reads rseq's cpu_id inline;
+ * both engines answer the thread's CPU and keep r1-r5 across the call. */
+static void test_cpu_helper(void **state)
+{
+	struct bpfx_vm *v2 = bpfx_vm_create();
+	cpu_set_t set, one;
+	int cpu;
+
+	assert_non_null(v2);
+	assert_int_equal(bpfx_vm_register_helper(v2, 8, "cpu", h_cpu), 0);
+	assert_int_equal(vm_set_cpu_helper(v2, 9), -ENOENT);
+	assert_int_equal(vm_set_cpu_helper(v2, 8), 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		struct bpfx_insn p[] = {
+			MOV64_IMM(1, 1), MOV64_IMM(2, 2), MOV64_IMM(3, 3),
+			MOV64_IMM(4, 4), MOV64_IMM(5, 5), CALL(8),
+			/* r0 = cpu * 1000000 + r1 * 10000 + ... + r5 */
+			ALU64_IMM(ISA_MUL, 0, 10), ALU64_REG(ISA_ADD, 0, 1),
+			ALU64_IMM(ISA_MUL, 0, 10), ALU64_REG(ISA_ADD, 0, 2),
+			ALU64_IMM(ISA_MUL, 0, 10), ALU64_REG(ISA_ADD, 0, 3),
+			ALU64_IMM(ISA_MUL, 0, 10), ALU64_REG(ISA_ADD, 0, 4),
+			ALU64_IMM(ISA_MUL, 0, 10), ALU64_REG(ISA_ADD, 0, 5),
+			EXIT(),
+		};
+		struct bpfx_prog *prog;
+		uint64_t ri = 0, rj = 0;
+
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+		prog = bpfx_prog_load(v2, p, COUNT(p), NULL);
+		assert_non_null(prog);
+		assert_int_equal(bpfx_prog_jit(prog), 0);
+		assert_int_equal(bpfx_prog_run(prog, BPFX_ENGINE_INTERP, NULL, 0, &ri), 0);
+		assert_int_equal(bpfx_prog_run(prog, BPFX_ENGINE_JIT, NULL, 0, &rj), 0);
+		assert_int_equal(ri, (uint64_t)cpu * 100000 + 12345);
+		assert_int_equal(rj, (uint64_t)cpu * 100000 + 12345);
+		bpfx_prog_free(prog);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+	bpfx_vm_destroy(v2);
+}
+
 /* The code is never writable once published. */
 static void test_code_is_rx(void **state)
 {
@@ -564,6 +618,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unwind_from_depth),
 		cmocka_unit_test(test_callx),
 		cmocka_unit_test(test_far_helper),
+		cmocka_unit_test(test_cpu_helper),
 		cmocka_unit_test(test_code_is_rx),
 		cmocka_unit_test(test_refuse),
 	};

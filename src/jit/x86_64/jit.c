@@ -73,8 +73,17 @@
  * that changes it after bpfx_prog_jit must compile again.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#ifdef RSEQ_SIG
+#define JIT_HAVE_RSEQ 1
+#endif
+#endif
+#endif
 
 #include "isa/isa.h"
 #include "jit/x86_64/jit_internal.h"
@@ -754,6 +763,51 @@ static void emit_helper_call(struct jit_ctx *ctx, bpfx_helper_fn fn)
 	jit_emit_call_reg(ctx, X86_RAX);			/* call rax */
 }
 
+/*
+ * The CPU helper (vm_set_cpu_helper) inline, as the kernel's JIT inlines
+ * bpf_get_smp_processor_id with a gs-relative load:
+ *
+ *	mov eax, fs:[__rseq_offset + cpu_id]	; this thread's rseq area
+ *	test eax, eax
+ *	jns .done				; registered: the CPU
+ *	push rdi, rsi, rdx, rcx, r8, r9		; r1-r5 kept (see vm_internal.h)
+ *	call helper
+ *	pop r9, r8, rcx, rdx, rsi, rdi
+ * .done:
+ *
+ * Six pushes keep the call site 16-byte aligned. Where glibc did not
+ * register rseq at all, a plain call (which the engines' contract still
+ * lets keep r1-r5: the x86 registers of r1-r5 are pushed there too).
+ */
+static void emit_cpu_helper(struct jit_ctx *ctx, bpfx_helper_fn fn)
+{
+	static const uint8_t keep[] = { X86_RDI, X86_RSI, X86_RDX, X86_RCX,
+					X86_R8, X86_R9 };
+	size_t jns = 0;
+	int k;
+
+#ifdef JIT_HAVE_RSEQ
+	int64_t off = (int64_t)__rseq_offset +
+		      (int64_t)offsetof(struct rseq, cpu_id);
+
+	if (__rseq_size != 0 && off >= INT32_MIN && off <= INT32_MAX) {
+		jit_emit3(ctx, 0x64, 0x8b, 0x04);	/* mov eax, fs:[disp32] */
+		jit_emit1(ctx, 0x25);
+		jit_emit_u32(ctx, (uint32_t)(int32_t)off);
+		jit_emit2(ctx, 0x85, 0xc0);		/* test eax, eax */
+		jns = ctx->len;
+		jit_emit2(ctx, 0x79, 0);		/* jns .done */
+	}
+#endif
+	for (k = 0; k < 6; k++)
+		jit_emit_push(ctx, keep[k]);
+	emit_helper_call(ctx, fn);
+	for (k = 6; k-- > 0;)
+		jit_emit_pop(ctx, keep[k]);
+	if (jns && ctx->buf && !ctx->err)
+		ctx->buf[jns + 1] = (uint8_t)(ctx->len - (jns + 2));
+}
+
 static void emit_call(struct jit_ctx *ctx, const struct bpfx_insn *insn,
 		      uint32_t s, uint32_t i)
 {
@@ -788,6 +842,10 @@ static void emit_call(struct jit_ctx *ctx, const struct bpfx_insn *insn,
 	}
 	if (insn->imm == VM_HELPER_TAIL_CALL) {
 		refuse(ctx, i, "tail calls run on the interpreter");
+		return;
+	}
+	if (insn->imm == vm->cpu_helper) {
+		emit_cpu_helper(ctx, vm->helper_fns[insn->imm]);
 		return;
 	}
 	emit_helper_call(ctx, vm->helper_fns[insn->imm]);
