@@ -34,7 +34,7 @@
 #include "attach/sys_internal.h"
 #include "vm/vm_internal.h"
 
-#define RUNS 9
+#define RUNS 31
 
 enum cfg { C_NONE, C_IDLE, C_ENTER, C_BOTH, C_RAW, C_KENTER, C_KRAW, C_N };
 static const char *const cfg_name[C_N] = {
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 		{ .code = 0x95 },		      /* exit */
 	};
 	static const char *const wname[2] = { "getppid", "open/read/close" };
-	long n = argc > 1 ? atol(argv[1]) : 300000;
+	long n = argc > 1 ? atol(argv[1]) : 100000;
 	double res[2][C_N][RUNS];
 	struct sys_stats st;
 	struct bpfx_vm *vm = bpfx_vm_create();

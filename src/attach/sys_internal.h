@@ -50,7 +50,9 @@ struct sys_frame {
 	uint64_t ret;	   /* 56: the result, rax on the way out */
 	uint64_t ip;	   /* 64: where the syscall returns to */
 	uint64_t sp;	   /* 72: rsp in the stub: [sp] = ip */
-	uint64_t pad[2];
+	uint64_t vec;	   /* 80: xmm0-15 saved (else programs that may
+			    * touch them are skipped: see SYS_A_VEC) */
+	uint64_t pad;
 	uint8_t xmm[16][16]; /* 96: xmm0-15 of the caller */
 };
 
@@ -71,6 +73,10 @@ extern __thread struct sys_thread sys_self
 /* sys_active[nr]: what the stub's fast path reads. */
 #define SYS_A_TRACED 1	/* some program wants this syscall */
 #define SYS_A_SPECIAL 2 /* stack-sensitive: rt_sigreturn, clone*, vfork */
+#define SYS_A_VEC 4	/* the hook path may touch vector registers (a
+			 * program calls helpers, or code is watched): the
+			 * stub saves xmm0-15; else it saves none (syscall.c
+			 * is built -mgeneral-regs-only) */
 extern uint8_t sys_active[SYS_NR_MAX];
 
 /* ---- syscall.c: dispatch, called by the stub and the SIGSYS handler ---- */

@@ -32,7 +32,11 @@
  *
  * Slow path: save rax, the six argument registers and xmm0-15 into a
  * struct sys_frame below the caller's red zone, call sys_enter_hook,
- * syscall, sys_exit_hook, restore, ret. Only the red zone's top 8 bytes
+ * syscall, sys_exit_hook, restore, ret. Where sys_active[nr] lacks
+ * SYS_A_VEC (every program of the syscall is JIT code calling no helper,
+ * and no code is watched), the same without xmm0-15: the hook path
+ * touches none (syscall.c is built -mgeneral-regs-only); frame.vec tells
+ * the dispatch which path ran. Only the red zone's top 8 bytes
  * are lost, to the call's return address (as in zpoline): code that keeps
  * data there across an inline `syscall` is not supported.
  *
@@ -68,6 +72,7 @@ _Static_assert(offsetof(struct sys_frame, args) == 8, "stub: F_ARGS");
 _Static_assert(offsetof(struct sys_frame, ret) == 56, "stub: F_RET");
 _Static_assert(offsetof(struct sys_frame, ip) == 64, "stub: F_IP");
 _Static_assert(offsetof(struct sys_frame, sp) == 72, "stub: F_SP");
+_Static_assert(offsetof(struct sys_frame, vec) == 80, "stub: F_VEC");
 _Static_assert(offsetof(struct sys_frame, xmm) == 96, "stub: F_XMM");
 _Static_assert(sizeof(struct sys_frame) == 352, "stub: frame size");
 _Static_assert(offsetof(struct sys_thread, vfork_ret) == 8, "stub: vfork_ret");
@@ -81,7 +86,29 @@ __asm__(
 	"	.hidden sys_stub_start\n"
 	"sys_stub_start:\n"
 
-	/* SYS_SAVE: frame below the red zone; r11 = the caller's rsp */
+	/* SYS_SAVE_GPR: frame below the red zone; r11 = the caller's rsp;
+	 * general registers only (frame.vec = 0) */
+	"	.macro SYS_SAVE_GPR\n"
+	"	movq %rsp, %r11\n"
+	"	leaq -128(%rsp), %rsp\n"
+	"	andq $-16, %rsp\n"
+	"	subq $352, %rsp\n"
+	"	movq %rax, 0(%rsp)\n"
+	"	movq %rdi, 8(%rsp)\n"
+	"	movq %rsi, 16(%rsp)\n"
+	"	movq %rdx, 24(%rsp)\n"
+	"	movq %r10, 32(%rsp)\n"
+	"	movq %r8, 40(%rsp)\n"
+	"	movq %r9, 48(%rsp)\n"
+	"	movq %rax, 56(%rsp)\n"
+	"	movq (%r11), %rcx\n"
+	"	movq %rcx, 64(%rsp)\n"
+	"	movq %r11, 72(%rsp)\n"
+	"	movq $0, 80(%rsp)\n"
+	"	cld\n"
+	"	.endm\n"
+
+	/* SYS_SAVE: the same and xmm0-15 (frame.vec = 1) */
 	"	.macro SYS_SAVE\n"
 	"	movq %rsp, %r11\n"
 	"	leaq -128(%rsp), %rsp\n"
@@ -98,6 +125,7 @@ __asm__(
 	"	movq (%r11), %rcx\n"
 	"	movq %rcx, 64(%rsp)\n"
 	"	movq %r11, 72(%rsp)\n"
+	"	movq $1, 80(%rsp)\n"
 	"	movaps %xmm0, 96(%rsp)\n"
 	"	movaps %xmm1, 112(%rsp)\n"
 	"	movaps %xmm2, 128(%rsp)\n"
@@ -150,6 +178,10 @@ __asm__(
 	/* SYS_LEAVE: everything back, rax = ret, return to the site */
 	"	.macro SYS_LEAVE\n"
 	"	SYS_XMM\n"
+	"	SYS_LEAVE_GPR\n"
+	"	.endm\n"
+
+	"	.macro SYS_LEAVE_GPR\n"
 	"	SYS_ARGS\n"
 	"	movq 56(%rsp), %rax\n"
 	"	movq 72(%rsp), %rsp\n"
@@ -171,6 +203,21 @@ __asm__(
 	".Lsys_notfast:\n"
 	"	testb $2, (%rcx,%rax)\n"
 	"	jnz .Lsys_special\n"
+	"	testb $4, (%rcx,%rax)\n"
+	"	jnz .Lsys_vec\n"
+	"	SYS_SAVE_GPR\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_enter_hook\n"
+	"	testl %eax, %eax\n"
+	"	jnz 3f\n"
+	"	SYS_ARGS\n"
+	"	syscall\n"
+	"	movq %rax, 56(%rsp)\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_exit_hook\n"
+	"3:	SYS_LEAVE_GPR\n"
+
+	".Lsys_vec:\n"
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_enter_hook\n"

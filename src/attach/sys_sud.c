@@ -148,6 +148,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	f.args[4] = (uint64_t)g[REG_R8];
 	f.args[5] = (uint64_t)g[REG_R9];
 	f.ip = (uint64_t)g[REG_RIP];
+	f.vec = 1; /* the kernel saved the vector state in the signal frame */
 	f.sp = (uint64_t)g[REG_RSP];
 	if (!sys_enter_hook(&f)) {
 		t->selector = SYS_SEL_ALLOW;

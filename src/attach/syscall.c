@@ -49,12 +49,25 @@
 #include "attach/sys_internal.h"
 #include "vm/vm_internal.h"
 
+/* Sanitizer runtimes are ordinary C: keep the vector saves there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SYS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYS_SANITIZED 1
+#endif
+#endif
+#ifndef SYS_SANITIZED
+#define SYS_SANITIZED 0
+#endif
+
 struct sys_prog {
 	const struct bpfx_prog *prog;
 	sys_jit_fn fn; /* NULL: interpreter */
 	uint64_t cookie;
 	uint32_t link_id;
 	uint16_t event_id;
+	bool novec;	/* vm_prog_vector_free() */
 };
 
 struct sys_list {
@@ -120,7 +133,11 @@ static int32_t current_tid(struct sys_thread *t)
 	return t->tid;
 }
 
-static void run_list(const struct sys_list *l, void *ctx, uint64_t len)
+/* @vec: the stub saved xmm0-15. Without, a program that may touch them
+ * is skipped: only possible for a syscall in flight while that program
+ * was being attached (update_active sets SYS_A_VEC right after). */
+static void run_list(const struct sys_list *l, void *ctx, uint64_t len,
+		     uint64_t vec)
 {
 	uint32_t i;
 	uint64_t r0;
@@ -128,6 +145,8 @@ static void run_list(const struct sys_list *l, void *ctx, uint64_t len)
 	for (i = 0; i < l->n; i++) {
 		const struct sys_prog *e = &l->e[i];
 
+		if (!vec && !e->novec)
+			continue;
 		((struct tp_common *)ctx)->type = e->event_id;
 		vm_run.prog = e->prog;
 		vm_run.cookie = e->cookie;
@@ -195,9 +214,9 @@ void sys_exit_hook(struct sys_frame *f)
 	ctx.nr = (int64_t)f->nr;
 	ctx.ret = (int64_t)f->ret;
 	if (raw)
-		run_list(raw, &ctx, sizeof(ctx));
+		run_list(raw, &ctx, sizeof(ctx), f->vec);
 	if (l)
-		run_list(l, &ctx, sizeof(ctx));
+		run_list(l, &ctx, sizeof(ctx), f->vec);
 	t->busy = 0;
 	t->selector = app_selector(t);
 }
@@ -223,9 +242,9 @@ int sys_enter_hook(struct sys_frame *f)
 		memcpy(ctx.args, f->args, sizeof(ctx.args));
 		vm_run.override = 0;
 		if (raw)
-			run_list(raw, &ctx, sizeof(ctx));
+			run_list(raw, &ctx, sizeof(ctx), f->vec);
 		if (l)
-			run_list(l, &ctx, sizeof(ctx));
+			run_list(l, &ctx, sizeof(ctx), f->vec);
 		if (vm_run.override) {
 			/* bpf_override_return: the syscall is not made */
 			vm_run.override = 0;
@@ -392,9 +411,18 @@ static void publish(struct sys_list **slot, struct sys_list *nl)
 	}
 }
 
+static bool list_vec(const struct sys_list *l)
+{
+	for (uint32_t i = 0; l && i < l->n; i++)
+		if (!l->e[i].novec)
+			return true;
+	return false;
+}
+
 static void update_active(void)
 {
 	bool raw = raw_enter || raw_exit;
+	bool raw_vec = list_vec(raw_enter) || list_vec(raw_exit);
 	unsigned nr;
 
 	for (nr = 0; nr < SYS_NR_MAX; nr++) {
@@ -402,6 +430,9 @@ static void update_active(void)
 
 		if (raw || enter_l[nr] || exit_l[nr] || watches_code(nr))
 			a |= SYS_A_TRACED;
+		if (raw_vec || list_vec(enter_l[nr]) || list_vec(exit_l[nr]) ||
+		    watches_code(nr) || SYS_SANITIZED)
+			a |= SYS_A_VEC;
 		if (nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 ||
 		    nr == SYS_vfork)
 			a |= SYS_A_SPECIAL;
@@ -443,7 +474,8 @@ int sys_prog_add(uint32_t link_id, const char *tp, const struct bpfx_prog *prog,
 		 sys_jit_fn fn, uint64_t cookie)
 {
 	struct sys_prog ent = { .prog = prog, .fn = fn, .cookie = cookie,
-				.link_id = link_id };
+				.link_id = link_id,
+				.novec = fn && vm_prog_vector_free(prog) };
 	struct sys_list **slot, *nl;
 	struct sys_link *k;
 	struct sys_tp p;

@@ -162,12 +162,15 @@ static bool list_novec(const struct prog_list *l)
  * instruction: when every program of the site is vector-free (no helper
  * calls), nothing on the hit path touches xmm0-15 and the stubs skip
  * saving them. (Not under sanitizers: their runtime is ordinary C.)
+ * @more_vec: a program that needs them is about to be published: the
+ * hook saves them first (a thread in a hook without the saves must never
+ * see it; hook_remove waits for threads inside the old one).
  */
-static int rehook(struct site *s, char *why, size_t whylen)
+static int rehook(struct site *s, bool more_vec, char *why, size_t whylen)
 {
 	bool want_ret = s->ret && s->ret->n;
 	bool want = want_ret || (s->entry && s->entry->n);
-	bool novec = !BPFX_SANITIZED && list_novec(s->entry) &&
+	bool novec = !BPFX_SANITIZED && !more_vec && list_novec(s->entry) &&
 		     list_novec(s->ret);
 	struct hook_desc d = {
 		.sz = sizeof(d),
@@ -305,7 +308,7 @@ static void detach_one(struct attached *a)
 
 	if (nl)
 		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
-	rehook(s, NULL, 0);
+	rehook(s, false, NULL, 0);
 	if (a->semaphore)
 		__atomic_fetch_sub((uint16_t *)(uintptr_t)a->semaphore, 1,
 				   __ATOMIC_RELAXED);
@@ -363,8 +366,15 @@ static int attach_one(struct shm_session *s, uint32_t id,
 		emu_prog_close(prog);
 		return -ENOMEM;
 	}
-	__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
-	err = rehook(site, why, sizeof(why));
+	err = 0;
+	if (!ent.novec && site->hook && site->novec_hook)
+		err = rehook(site, true, why, sizeof(why));
+	if (err) {
+		free(nl);	/* never published */
+	} else {
+		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+		err = rehook(site, false, why, sizeof(why));
+	}
 	if (err) {
 		vm_log(BPFX_WARN, "bpfx agent: cannot hook %s+0x%llx: %s\n",
 		       l->path, (unsigned long long)l->offset,
@@ -372,6 +382,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 		nl = list_edit(*lp, NULL, id);
 		if (nl)
 			__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+		rehook(site, false, NULL, 0);	/* the others keep running */
 		free(a);
 		emu_prog_close(prog);
 		stats.failed++;
