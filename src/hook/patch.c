@@ -35,9 +35,11 @@
  * says which one is in use. The patching thread itself runs cpuid.
  *
  * Evacuation needs a signal nobody else uses: the highest real-time signal
- * whose disposition is SIG_DFL at init. A thread that blocks it makes an
- * install that needs evacuation fail with -EBUSY (checked in
- * /proc/self/task/TID/status before anything is written). The signal may
+ * whose disposition is SIG_DFL at init. A thread that blocks it (checked
+ * in /proc/self/task/TID/status) is looked at instead: asleep with its pc
+ * (/proc/self/task/TID/syscall) outside the displaced bytes it needs no
+ * move; running, or inside them, it makes the install fail with -EBUSY
+ * (before anything is written, or backing the int3 out). The signal may
  * interrupt a blocking system call in another thread (SA_RESTART restarts
  * most; a few, like nanosleep, return EINTR): install-time only.
  */
@@ -248,9 +250,59 @@ static bool blocks(int tid, int sig)
 	return (m >> (sig - 1)) & 1;
 }
 
-/* Signal every other thread (see step 3); dry: only check that each can
- * take the signal. */
-static int evacuate_once(bool dry, char *why, size_t whylen)
+/* Where a thread that is not running stopped: 0 and *pc (from
+ * /proc/self/task/TID/syscall: "nr args... sp pc" in a syscall, "-1 sp
+ * pc" otherwise blocked), -EAGAIN while it runs, -ENOENT when gone. */
+static int task_pc(int tid, uint64_t *pc)
+{
+	char path[64], buf[512], *last;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = 0;
+	if (!strncmp(buf, "running", 7))
+		return -EAGAIN;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	last = strrchr(buf, ' ');
+	if (!last)
+		return -EAGAIN;
+	*pc = strtoull(last + 1, NULL, 16);
+	return 0;
+}
+
+/* Is @pc strictly inside the displaced bytes of a patch that evacuates
+ * (a thread there would resume in the middle of the new jmp)? */
+static bool in_window(const struct hook_patch *ps, int n, uint64_t pc)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t s = ps[i].h->plan.site;
+
+		if (ps[i].evacuate && pc > s && pc < s + ps[i].h->plan.len)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Signal every other thread (see step 3); dry: only check that each can
+ * take the signal. A thread that blocks it (nginx's thread pools block
+ * every signal) is not signalled: it is checked instead, stopped in a
+ * syscall or otherwise asleep with its pc outside every window. Checked
+ * again once the int3 is in (from then on no thread can newly enter a
+ * window): a thread that runs or sits in a window then makes the install
+ * back out (-EBUSY).
+ */
+static int evacuate_once(const struct hook_patch *ps, int n, bool dry,
+			 char *why, size_t whylen)
 {
 	pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
 	struct dirent *e;
@@ -264,17 +316,24 @@ static int evacuate_once(bool dry, char *why, size_t whylen)
 
 		if (tid <= 0 || tid == self)
 			continue;
-		if (dry) {
-			if (blocks(tid, evac_sig)) {
+		if (blocks(tid, evac_sig)) {
+			uint64_t pc = 0;
+			int r = task_pc(tid, &pc);
+
+			if (r == -ENOENT)
+				continue;	/* gone */
+			if (r || in_window(ps, n, pc)) {
 				err = hook_why(why, whylen, -EBUSY,
-					"thread %d blocks signal %d, so it cannot "
-					"be moved out of the prologue", tid,
-					evac_sig);
+					"thread %d blocks signal %d and %s, so it "
+					"cannot be moved out of the prologue", tid,
+					evac_sig, r ? "is running" :
+					"sits inside the prologue");
 				break;
 			}
-			continue;
+			continue;	/* asleep elsewhere */
 		}
-		syscall(SYS_tgkill, pid, tid, evac_sig);
+		if (!dry)
+			syscall(SYS_tgkill, pid, tid, evac_sig);
 	}
 	closedir(d);
 	if (!dry && !err)
@@ -282,14 +341,16 @@ static int evacuate_once(bool dry, char *why, size_t whylen)
 	return err;
 }
 
-static int evacuate(bool dry, char *why, size_t whylen)
+static int evacuate(const struct hook_patch *ps, int n, bool dry, char *why,
+		    size_t whylen)
 {
 	int err = 0;
 
 	/* a thread being created runs with every signal blocked for a
-	 * moment: retry for up to ~200 ms before giving up */
+	 * moment, a signal-blocking thread may be busy: retry for up to
+	 * ~200 ms before giving up */
 	for (int i = 0; i < 200; i++) {
-		err = evacuate_once(dry, why, whylen);
+		err = evacuate_once(ps, n, dry, why, whylen);
 		if (err != -EBUSY)
 			break;
 		usleep(1000);
@@ -338,7 +399,7 @@ int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen)
 	for (int i = 0; i < n; i++)
 		evac |= ps[i].evacuate;
 	if (evac) {
-		err = evacuate(true, why, whylen);
+		err = evacuate(ps, n, true, why, whylen);
 		if (err)
 			return err;
 	}
@@ -356,8 +417,20 @@ int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen)
 		__atomic_store_n((uint8_t *)(uintptr_t)ps[i].h->plan.site,
 				 0xcc, __ATOMIC_RELEASE);
 	sync_core();
-	if (evac)
-		evacuate(false, NULL, 0);
+	if (evac) {
+		err = evacuate(ps, n, false, why, whylen);
+		if (err) {	/* back out: the old first byte again */
+			for (int i = 0; i < n; i++)
+				__atomic_store_n((uint8_t *)(uintptr_t)
+						 ps[i].h->plan.site,
+						 ps[i].h->plan.orig[0],
+						 __ATOMIC_RELEASE);
+			sync_core();
+			set_prot(ps, n, false, prots);
+			free(prots);
+			return err;
+		}
+	}
 	for (int i = 0; i < n; i++)			/* tail */
 		memcpy((uint8_t *)(uintptr_t)ps[i].h->plan.site + 1,
 		       ps[i].bytes + 1, HOOK_JMP_LEN - 1);

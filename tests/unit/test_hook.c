@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -662,6 +663,62 @@ static void test_threads_toggle_ret(void **state)
 	run_threads(tgt_jcc, 6, true);
 }
 
+/* A thread that blocks every signal (as nginx's thread pools do) cannot
+ * be evacuated: asleep elsewhere it needs not be, and the install goes on;
+ * running, the install is refused with the reason. */
+static volatile int blocker_mode; /* 0 sleep in read, 1 spin, 2 quit */
+static int blocker_pipe[2];
+
+static void *blocker(void *arg)
+{
+	sigset_t all;
+	char c;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (blocker_mode == 0) {
+		if (read(blocker_pipe[0], &c, 1) < 0)
+			return NULL;
+	} else {
+		while (blocker_mode == 1)
+			__asm__ volatile("pause");
+	}
+	return NULL;
+}
+
+static void test_signal_blocking_thread(void **state)
+{
+	struct counter c = { 0 };
+	struct hook_desc d = { .sz = sizeof(d), .on_entry = on_entry, .ctx = &c,
+			       .why = why, .whylen = sizeof(why) };
+	struct hook *h = NULL;
+	pthread_t t;
+
+	assert_int_equal(pipe(blocker_pipe), 0);
+	blocker_mode = 0;
+	assert_int_equal(pthread_create(&t, NULL, blocker, NULL), 0);
+	usleep(20000);			/* asleep in read() */
+	assert_int_equal(hook_install((void *)tgt_push, &d, &h), 0);
+	assert_int_equal(tgt_push(40), 42);
+	assert_int_equal(c.hits, 1);
+	assert_int_equal(hook_remove(h), 0);
+	assert_int_equal(write(blocker_pipe[1], "x", 1), 1);
+	pthread_join(t, NULL);
+
+	blocker_mode = 1;
+	assert_int_equal(pthread_create(&t, NULL, blocker, NULL), 0);
+	usleep(20000);			/* spinning: its pc is unknown */
+	why[0] = 0;
+	assert_int_equal(hook_install((void *)tgt_push, &d, &h), -EBUSY);
+	assert_non_null(strstr(why, "is running"));
+	assert_int_equal(tgt_push(40), 42);	/* untouched */
+	assert_int_equal(c.hits, 1);
+	blocker_mode = 2;
+	pthread_join(t, NULL);
+	close(blocker_pipe[0]);
+	close(blocker_pipe[1]);
+}
+
 /* ---- libc ---- */
 
 static void *libc_sym(const char *name)
@@ -809,6 +866,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_longjmp),
 		cmocka_unit_test(test_threads_toggle),
 		cmocka_unit_test(test_threads_toggle_ret),
+		cmocka_unit_test(test_signal_blocking_thread),
 		cmocka_unit_test(test_libc_malloc_free),
 		cmocka_unit_test(test_libc_read_write),
 		cmocka_unit_test(test_libssl_write_ex),
