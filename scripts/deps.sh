@@ -8,6 +8,7 @@ pkgs=(
   clang llvm lld                    # BPF target, libFuzzer, llvm-objdump
   libelf-dev zlib1g-dev libbpf-dev bpftool linux-libc-dev
   libcmocka-dev libzydis-dev libcapstone-dev libyaml-dev
+  liblzma-dev xz-utils              # .gnu_debugdata (MiniDebugInfo) symbols
   systemtap-sdt-dev                 # sys/sdt.h: USDT probes in test targets
   redis-server python3              # tests/e2e/attach_redis.sh, JSON checks
   hyperfine valgrind

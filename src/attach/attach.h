@@ -25,4 +25,10 @@ void attach_get_stats(struct attach_stats *out);
  * routed tool probing itself, as bpftrace's BEGIN/END; see emu/shim.c). */
 void attach_set_own_only(bool on);
 
+/* debugdata.c: the file offset of FUNC symbol @func that only the
+ * MiniDebugInfo (.gnu_debugdata, xz) of ELF file @path names. -ENOENT
+ * when .symtab or .dynsym has it (libbpf finds it) or nothing does;
+ * -EINVAL for a malformed file. */
+int attach_minidebug_func(const char *path, const char *func, uint64_t *off);
+
 #endif

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach/attach.h"
 #include "cli/cli.h"
 #include "emu/emu.h"
 #include "inject/inject.h"
@@ -129,6 +130,15 @@ static struct bpf_link *attach_uprobe(struct bpf_program *prog, const char *spec
 		func[0] = '\0';
 	}
 	o.func_name = func[0] ? func : NULL;
+	if (func[0] && strchr(path, '/')) {
+		uint64_t fo;
+
+		/* a function only .gnu_debugdata names: by its offset */
+		if (!attach_minidebug_func(path, func, &fo)) {
+			o.func_name = NULL;
+			off += fo;
+		}
+	}
 	return bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1, path, off, &o);
 }
 
