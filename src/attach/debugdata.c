@@ -10,8 +10,9 @@
  * outer binary (through its PT_LOAD headers), so a uprobe on such a
  * function attaches by offset.
  *
- * Everything read from the file is bounds-checked: a malformed or hostile
- * binary gets -EINVAL, a decompression bomb stops at DEBUGDATA_MAX.
+ * Everything read from the file is bounds- and alignment-checked: a
+ * malformed or hostile binary gets -EINVAL (or -ENOENT), a decompression
+ * bomb stops at DEBUGDATA_MAX. Fuzzed: tests/fuzz/fuzz_debugdata.c.
  */
 #include <elf.h>
 #include <errno.h>
@@ -43,6 +44,7 @@ static const Elf64_Shdr *sections(const uint8_t *m, uint64_t size,
 	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_shentsize != sizeof(Elf64_Shdr) || !eh->e_shnum ||
+	    eh->e_shoff % 8 ||
 	    !in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr),
 		     size))
 		return NULL;
@@ -97,7 +99,7 @@ static uint64_t func_addr(const uint8_t *m, uint64_t size, uint32_t type,
 		uint64_t k, cnt;
 
 		if (sh[i].sh_type != type || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
-		    sh[i].sh_link >= n ||
+		    sh[i].sh_link >= n || sh[i].sh_offset % 8 ||
 		    !in_file(sh[i].sh_offset, sh[i].sh_size, size))
 			continue;
 		sym = (const Elf64_Sym *)(m + sh[i].sh_offset);
@@ -166,7 +168,7 @@ static int vaddr_to_off(const uint8_t *m, uint64_t size, uint64_t v,
 	const Elf64_Phdr *ph;
 	unsigned i;
 
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff % 8 ||
 	    !in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr),
 		     size))
 		return -EINVAL;

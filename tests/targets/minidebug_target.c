@@ -7,7 +7,14 @@
 
 static volatile long sink;
 
-__attribute__((noinline, noipa)) static long hidden_work(long x)
+/* gcc would rename it (hidden_work.isra.0) without noipa */
+#if defined(__clang__)
+#define KEEP_NAME __attribute__((noinline))
+#else
+#define KEEP_NAME __attribute__((noinline, noipa))
+#endif
+
+KEEP_NAME static long hidden_work(long x)
 {
 	sink += x;
 	__asm__ volatile("" ::: "memory");

@@ -131,7 +131,7 @@ static void test_malformed_files(void **state)
 			if (!strcmp(names + sh[i].sh_name, ".gnu_debugdata"))
 				dd = &sh[i];
 		assert_non_null(dd);
-		for (uint64_t i = 0; i < dd->sh_size; i += 7) {
+		for (uint64_t i = 0; i < dd->sh_size; i += 29) {
 			uint8_t *c = malloc(len);
 			int r;
 
