@@ -31,7 +31,10 @@
  *	goto +1
  *	r0 = 0
  *
- * where the JIT reads the CPU from rseq inline. Both compute what the
+ * where the JIT reads the CPU from rseq inline. A constant key (see
+ * const_key) folds either to the element's address: `r0 = &values[K] ll`
+ * (NULL when K is out of range), and for a per-CPU array `r1 = &values[K]
+ * ll; call <cpu helper>; ...; r0 += r1`. All compute what the
  * helper computes, without its calls; the helper's contract holds (r0 =
  * value pointer or NULL; r1-r5 are clobbered by a call anyway). Branches,
  * local calls and callback references that cross a rewritten site are
@@ -47,16 +50,20 @@
 #include "isa/isa.h"
 #include "vm/vm_internal.h"
 
-#define GROW_ARRAY 7	/* 8 slots for the 1-slot call */
-#define GROW_PERCPU 12	/* 13 slots */
 #define HELPER_MAP_LOOKUP 1
 
-enum { SITE_NONE, SITE_ARRAY, SITE_PERCPU };
+enum { SITE_NONE, SITE_ARRAY, SITE_PERCPU, SITE_ARRAY_CONST,
+       SITE_PERCPU_CONST };
 
+/* slots added for the 1-slot call */
 static unsigned grow_of(uint8_t kind)
 {
-	return kind == SITE_ARRAY ? GROW_ARRAY :
-	       kind == SITE_PERCPU ? GROW_PERCPU : 0;
+	static const uint8_t grow[] = {
+		[SITE_ARRAY] = 7, [SITE_PERCPU] = 12,
+		[SITE_ARRAY_CONST] = 1, [SITE_PERCPU_CONST] = 6,
+	};
+
+	return kind < sizeof(grow) ? grow[kind] : 0;
 }
 
 #define INSN(...) ((struct bpfx_insn){ __VA_ARGS__ })
@@ -72,14 +79,37 @@ static struct bpfx_insn scale_r0(uint64_t k)
 		    .imm = (int32_t)k);
 }
 
-/* The sequence for a site of @kind on map @m at out[0..grow]. */
+/* The sequence for a site of @kind on map @m at out[0..grow]; @key: the
+ * key of a _CONST site. */
 static void emit_site(struct bpfx_insn *out, uint8_t kind,
-		      struct bpfx_map *m, int32_t cpu_helper)
+		      struct bpfx_map *m, int32_t cpu_helper, uint32_t key)
 {
 	void *values;
 	uint32_t stride, cnt, cpus;
 	uint64_t v, cpu_stride;
 
+	if (kind == SITE_ARRAY_CONST) {	/* r0 = &values[key] or NULL */
+		map_array_values(m, &values, &stride, &cnt);
+		v = key < cnt ? (uintptr_t)values + (uint64_t)key * stride : 0;
+		out[0] = INSN(.code = ISA_LDDW, .dst = 0, .imm = (int32_t)(uint32_t)v);
+		out[1] = INSN(.imm = (int32_t)(uint32_t)(v >> 32));
+		return;
+	}
+	if (kind == SITE_PERCPU_CONST) { /* key < cnt: checked at match */
+		map_percpu_array_values(m, &values, &stride, &cnt, &cpu_stride,
+					&cpus);
+		v = (uintptr_t)values + (uint64_t)key * stride;
+		out[0] = INSN(.code = ISA_LDDW, .dst = 1, .imm = (int32_t)(uint32_t)v);
+		out[1] = INSN(.imm = (int32_t)(uint32_t)(v >> 32));
+		out[2] = INSN(.code = ISA_JMP | ISA_CALL, .imm = cpu_helper);
+		out[3] = INSN(.code = ISA_JMP | ISA_JLT | ISA_K, .dst = 0,
+			      .off = 1, .imm = (int32_t)cpus);
+		out[4] = INSN(.code = ISA_ALU64 | ISA_MOD | ISA_K, .dst = 0,
+			      .imm = (int32_t)cpus);
+		out[5] = scale_r0(cpu_stride);
+		out[6] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 0, .src = 1);
+		return;
+	}
 	if (kind == SITE_ARRAY) {
 		map_array_values(m, &values, &stride, &cnt);
 		v = (uintptr_t)values;
@@ -162,6 +192,114 @@ static int r1_map(const struct bpfx_insn *insns, const uint8_t *target,
 	return -1;
 }
 
+/* The instruction before @pc in its basic block, or -1 (a branch lands at
+ * @pc, or @pc is 0). */
+static int64_t prev_in_block(const struct bpfx_insn *in, const uint8_t *target,
+			     uint32_t pc)
+{
+	if (!pc || target[pc])
+		return -1;
+	pc--;
+	if (pc > 0 && isa_is_lddw(&in[pc - 1]))
+		pc--;
+	return pc;
+}
+
+static uint32_t store_size(const struct bpfx_insn *i)
+{
+	static const uint8_t sz[4] = { 4, 2, 1, 8 }; /* W H B DW */
+
+	return sz[(i->code >> 3) & 3];
+}
+
+/*
+ * Is the key of the lookup at @call a constant, as clang emits for
+ * `u32 k = K; bpf_map_lookup_elem(&map, &k)`:
+ *
+ *	rS = K				(or *(u32 *)(r10 + C) = K)
+ *	*(u32 *)(r10 + C) = rS
+ *	... no store that may reach [r10 + C, +4), no call ...
+ *	r2 = r10
+ *	r2 += C
+ *	... r1 = map ll ...
+ *	call map_lookup_elem
+ *
+ * all in one basic block? Then *key = K. The kernel's verifier knows such
+ * keys too (it tracks the stack); here the match is syntactic and
+ * conservative: any other store not plainly to another r10 slot, any
+ * call, branch or block start gives up.
+ */
+static bool const_key(const struct bpfx_insn *in, const uint8_t *target,
+		      uint32_t call, uint32_t *key)
+{
+	int64_t pc = call, st;
+	int32_t c = 0;
+	int stage = 0; /* 0: r2 += C, 1: r2 = r10 */
+	uint16_t use, def;
+
+	while (stage < 2) {	/* the r2 chain */
+		pc = prev_in_block(in, target, (uint32_t)pc);
+		if (pc < 0)
+			return false;
+		isa_reg_use(&in[pc], &use, &def);
+		if (!(def & (1u << 2)))
+			continue;
+		if (stage == 0 && in[pc].code == (ISA_ALU64 | ISA_ADD | ISA_K) &&
+		    in[pc].dst == 2)
+			c = in[pc].imm;
+		else if (stage == 1 && in[pc].code == (ISA_ALU64 | ISA_MOV | ISA_X) &&
+			 in[pc].dst == 2 && in[pc].src == 10)
+			;
+		else
+			return false;
+		stage++;
+	}
+	if (c > -4 || c < -512)
+		return false;
+	for (st = call;;) {	/* the store that gave the slot its value */
+		const struct bpfx_insn *i;
+		uint8_t cls;
+
+		st = prev_in_block(in, target, (uint32_t)st);
+		if (st < 0)
+			return false;
+		i = &in[st];
+		cls = ISA_CLASS(i->code);
+		if (isa_is_branch(i) || isa_is_exit(i) ||
+		    (cls == ISA_JMP && ISA_OP(i->code) == ISA_CALL))
+			return false;
+		if (cls != ISA_ST && cls != ISA_STX)
+			continue;
+		if (i->dst != 10 || ISA_MODE(i->code) != ISA_MEM)
+			return false;	/* may alias the slot */
+		if (i->off == c && store_size(i) == 4)
+			break;
+		if ((int64_t)i->off + store_size(i) <= c || i->off >= c + 4)
+			continue;	/* another slot */
+		return false;
+	}
+	if (ISA_CLASS(in[st].code) == ISA_ST) {
+		*key = (uint32_t)in[st].imm;
+		return true;
+	}
+	for (pc = st;;) {	/* the constant the stored register holds */
+		uint8_t s = in[st].src;
+
+		pc = prev_in_block(in, target, (uint32_t)pc);
+		if (pc < 0)
+			return false;
+		isa_reg_use(&in[pc], &use, &def);
+		if (!(def & (1u << s)))
+			continue;
+		if ((in[pc].code == (ISA_ALU64 | ISA_MOV | ISA_K) ||
+		     in[pc].code == (ISA_ALU | ISA_MOV | ISA_K)) && in[pc].dst == s) {
+			*key = (uint32_t)in[pc].imm;
+			return true;
+		}
+		return false;
+	}
+}
+
 /* Move a pc-relative reference at @at with target @t by the growth of the
  * sites before @t that it crosses. */
 static int64_t shifted(const uint32_t *grow_before, int64_t at, int64_t t)
@@ -173,7 +311,7 @@ long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
 			struct bpfx_insn **insns_io, uint32_t *n_io)
 {
 	struct bpfx_insn *in = *insns_io, *out;
-	uint32_t n = *n_io, pc, k, grown = 0, *grow_before;
+	uint32_t n = *n_io, pc, k, grown = 0, *grow_before, *keys;
 	uint8_t *target, *site;
 	long err = 0;
 
@@ -182,7 +320,8 @@ long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
 	target = calloc(n + 1, 1);
 	site = calloc(n + 1, 1);
 	grow_before = calloc(n + 2, sizeof(uint32_t));
-	if (!target || !site || !grow_before) {
+	keys = calloc(n + 1, sizeof(uint32_t));
+	if (!target || !site || !grow_before || !keys) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -215,6 +354,19 @@ long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
 		if (m < 0 || (uint32_t)m >= p->hdr->nmaps)
 			continue;
 		site[pc] = site_kind(p->maps[m], vm->cpu_helper);
+		if (site[pc] != SITE_NONE && const_key(in, target, pc, &keys[pc])) {
+			void *values;
+			uint32_t stride, cnt, cpus;
+			uint64_t cpu_stride;
+
+			if (site[pc] == SITE_ARRAY)
+				site[pc] = SITE_ARRAY_CONST;
+			else if (!map_percpu_array_values(p->maps[m], &values,
+							  &stride, &cnt,
+							  &cpu_stride, &cpus) &&
+				 keys[pc] < cnt)
+				site[pc] = SITE_PERCPU_CONST;
+		}
 		grown += grow_of(site[pc]);
 	}
 	if (!grown)
@@ -239,7 +391,7 @@ long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
 		if (site[pc]) {
 			emit_site(&out[at], site[pc],
 				  p->maps[r1_map(in, target, pc)],
-				  (int32_t)vm->cpu_helper);
+				  (int32_t)vm->cpu_helper, keys[pc]);
 			continue;
 		}
 		if (isa_is_branch(&i)) {
@@ -270,6 +422,7 @@ long emu_inline_lookups(struct emu_prog *p, const struct bpfx_vm *vm,
 out:
 	free(target);
 	free(site);
+	free(keys);
 	free(grow_before);
 	return err;
 }

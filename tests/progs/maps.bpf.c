@@ -137,6 +137,35 @@ int hash_op(struct pt_regs *ctx)
 	}
 }
 
+/* Constant keys (folded at load to the element's address) beside keys that
+ * only look constant: returns arr[2] + arr[PARM1] (the slot rewritten
+ * through a pointer after its constant store) + 1000 per NULL lookup of
+ * the out-of-range constant 16, and adds 1 to this CPU's pcpu_arr[1]. */
+SEC("uprobe")
+int const_keys(struct pt_regs *ctx)
+{
+	__u32 k = 2, k2 = 0, *p = &k2;
+	__u64 s = 0, *v;
+
+	v = bpf_map_lookup_elem(&arr, &k);
+	if (v)
+		s += *v;
+	k = 16;
+	v = bpf_map_lookup_elem(&arr, &k);
+	if (!v)
+		s += 1000;
+	asm volatile("" : "+r"(p));	/* the compiler forgets p == &k2 */
+	*p = (__u32)PT_REGS_PARM1(ctx);
+	v = bpf_map_lookup_elem(&arr, &k2);
+	if (v)
+		s += *v;
+	k = 1;
+	v = bpf_map_lookup_elem(&pcpu_arr, &k);
+	if (v)
+		*v += 1;
+	return (int)s;
+}
+
 /* per-CPU: add PARM2 to this CPU's slot of key PARM1 in all four per-CPU
  * or LRU maps; returns this CPU's new value in pcpu_arr */
 SEC("uprobe")

@@ -106,6 +106,15 @@ static void test_array(void **state)
 	v = 100;
 	assert_int_equal(bpf_map__update_elem(map(obj, "arr"), &key, 4, &v, 8, 0), 0);
 	assert_int_equal(run(obj, "array_add", 3, 1, 0), 101);
+	/* constant keys folded at load, a key rewritten through a pointer
+	 * not: arr[2] = 20, arr[3] = 101 */
+	key = 2;
+	v = 20;
+	assert_int_equal(bpf_map__update_elem(map(obj, "arr"), &key, 4, &v, 8, 0), 0);
+	assert_int_equal(run(obj, "const_keys", 3, 0, 0), 20 + 1000 + 101);
+	assert_int_equal(run(obj, "const_keys", 2, 0, 0), 20 + 1000 + 20);
+	assert_int_equal(run(obj, "const_keys", 99, 0, 0), 20 + 1000);
+	key = 3;
 	/* array elements cannot be deleted */
 	assert_int_not_equal(bpf_map__delete_elem(map(obj, "arr"), &key, 4, 0), 0);
 	assert_int_equal(errno, EINVAL);
