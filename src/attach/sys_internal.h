@@ -77,6 +77,8 @@ extern __thread struct sys_thread sys_self
 			 * program calls helpers, or code is watched): the
 			 * stub saves xmm0-15; else it saves none (syscall.c
 			 * is built -mgeneral-regs-only) */
+#define SYS_A_EXIT 8	/* exit programs (raw or this number's) */
+#define SYS_A_ENTER 16	/* enter programs (raw or this number's) */
 extern uint8_t sys_active[SYS_NR_MAX];
 
 /* ---- syscall.c: dispatch, called by the stub and the SIGSYS handler ---- */

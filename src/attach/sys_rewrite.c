@@ -36,7 +36,8 @@
  * SYS_A_VEC (every program of the syscall is JIT code calling no helper,
  * and no code is watched), the same without xmm0-15: the hook path
  * touches none (syscall.c is built -mgeneral-regs-only); frame.vec tells
- * the dispatch which path ran. Only the red zone's top 8 bytes
+ * the dispatch which path ran. That path also calls sys_enter_hook /
+ * sys_exit_hook only where programs are (SYS_A_ENTER, SYS_A_EXIT). Only the red zone's top 8 bytes
  * are lost, to the call's return address (as in zpoline): code that keeps
  * data there across an inline `syscall` is not supported.
  *
@@ -205,14 +206,21 @@ __asm__(
 	"	jnz .Lsys_special\n"
 	"	testb $4, (%rcx,%rax)\n"
 	"	jnz .Lsys_vec\n"
-	"	SYS_SAVE_GPR\n"
+	"	SYS_SAVE_GPR\n"			/* rcx: the caller's ip */
+	"	leaq sys_active(%rip), %rcx\n"
+	"	testb $16, (%rcx,%rax)\n"	/* SYS_A_ENTER */
+	"	jz 2f\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_enter_hook\n"
 	"	testl %eax, %eax\n"
 	"	jnz 3f\n"
 	"	SYS_ARGS\n"
-	"	syscall\n"
+	"2:	syscall\n"
 	"	movq %rax, 56(%rsp)\n"
+	"	movq 0(%rsp), %rcx\n"
+	"	leaq sys_active(%rip), %r11\n"
+	"	testb $8, (%r11,%rcx)\n"		/* SYS_A_EXIT */
+	"	jz 3f\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_exit_hook\n"
 	"3:	SYS_LEAVE_GPR\n"

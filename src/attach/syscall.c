@@ -433,6 +433,10 @@ static void update_active(void)
 		if (raw_vec || list_vec(enter_l[nr]) || list_vec(exit_l[nr]) ||
 		    watches_code(nr) || SYS_SANITIZED)
 			a |= SYS_A_VEC;
+		if (raw_exit || exit_l[nr])
+			a |= SYS_A_EXIT;
+		if (raw_enter || enter_l[nr])
+			a |= SYS_A_ENTER;
 		if (nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 ||
 		    nr == SYS_vfork)
 			a |= SYS_A_SPECIAL;
