@@ -59,6 +59,8 @@ struct prog_ent {
 
 struct prog_list {
 	uint32_t n;
+	bool one_plain;	/* one JIT'd program calling no helper: it needs no
+			 * run state (override, cookie, func_ip are helpers) */
 	struct prog_ent e[];
 };
 
@@ -112,9 +114,14 @@ static void run_list(const struct prog_list *l, struct hook_regs *regs,
 static int on_entry(void *ctx, struct hook_regs *regs)
 {
 	struct site *s = ctx;
+	const struct prog_list *l = __atomic_load_n(&s->entry, __ATOMIC_ACQUIRE);
 
+	if (l && l->one_plain) {
+		l->e[0].fn(regs, sizeof(*regs));
+		return HOOK_CONTINUE;
+	}
 	vm_run.override = 0;
-	run_list(__atomic_load_n(&s->entry, __ATOMIC_ACQUIRE), regs, s->addr);
+	run_list(l, regs, s->addr);
 	if (vm_run.override) {
 		vm_run.override = 0;
 		return hook_regs_override_return(regs, vm_run.override_rc);
@@ -125,8 +132,12 @@ static int on_entry(void *ctx, struct hook_regs *regs)
 static void on_return(void *ctx, struct hook_regs *regs)
 {
 	struct site *s = ctx;
+	const struct prog_list *l = __atomic_load_n(&s->ret, __ATOMIC_ACQUIRE);
 
-	run_list(__atomic_load_n(&s->ret, __ATOMIC_ACQUIRE), regs, s->addr);
+	if (l && l->one_plain)
+		l->e[0].fn(regs, sizeof(*regs));
+	else
+		run_list(l, regs, s->addr);
 }
 
 /* A copy of @l with @add appended (add != NULL) or link @drop removed. */
@@ -144,6 +155,7 @@ static struct prog_list *list_edit(const struct prog_list *l,
 	if (add)
 		nl->e[k++] = *add;
 	nl->n = k;
+	nl->one_plain = k == 1 && nl->e[0].novec;	/* novec: fn != NULL */
 	return nl;
 }
 
