@@ -55,12 +55,14 @@ struct prog_ent {
 	uint64_t cookie;
 	uint32_t link_id;
 	bool novec;	   /* vm_prog_vector_free() */
+	bool plain;	   /* vm_prog_helper_free() */
 };
 
 struct prog_list {
 	uint32_t n;
-	bool one_plain;	/* one JIT'd program calling no helper: it needs no
-			 * run state (override, cookie, func_ip are helpers) */
+	bool one_plain;	/* one JIT'd program calling no helper (but the CPU's):
+			 * it needs no run state (override, cookie, func_ip
+			 * are helpers) */
 	struct prog_ent e[];
 };
 
@@ -155,7 +157,7 @@ static struct prog_list *list_edit(const struct prog_list *l,
 	if (add)
 		nl->e[k++] = *add;
 	nl->n = k;
-	nl->one_plain = k == 1 && nl->e[0].novec;	/* novec: fn != NULL */
+	nl->one_plain = k == 1 && nl->e[0].plain;	/* plain: fn != NULL */
 	return nl;
 }
 
@@ -371,6 +373,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 	ent.cookie = l->cookie;
 	ent.link_id = id;
 	ent.novec = ent.fn && vm_prog_vector_free(prog->vm_prog);
+	ent.plain = ent.fn && vm_prog_helper_free(prog->vm_prog);
 	lp = l->kind == LINK_URETPROBE ? &site->ret : &site->entry;
 	nl = list_edit(*lp, &ent, 0);
 	if (!nl) {

@@ -49,11 +49,18 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, forget_identity);
 }
 
+/* At registration, not on first use: pthread_atfork allocates (libc
+ * string code, vector registers), and get_current_pid_tgid is
+ * HELPER_F_NOVEC: its cold path may only make syscalls. */
+void helpers_core_init(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+}
+
 static uint64_t h_get_current_pid_tgid(uint64_t r1, uint64_t r2, uint64_t r3,
 				       uint64_t r4, uint64_t r5)
 {
 	if (__builtin_expect(!pid_tgid_cache, 0)) {
-		pthread_once(&atfork_once, register_atfork);
 		pid_tgid_cache = ((uint64_t)(uint32_t)getpid() << 32) |
 				 (uint32_t)gettid();
 	}
@@ -73,7 +80,6 @@ static uint64_t h_get_current_comm(uint64_t buf, uint64_t size, uint64_t r3,
 	size_t n;
 
 	if (!comm_cache[0]) {
-		pthread_once(&atfork_once, register_atfork);
 		if (prctl(PR_GET_NAME, comm_cache))
 			snprintf(comm_cache, sizeof(comm_cache), "?");
 	}
@@ -388,7 +394,7 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index,
 const struct helper_def helpers_core_table[] = {
 	{ 4, "probe_read", h_probe_read, RET_INTEGER,
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING), HG_PROBE_READ, 0 },
-	{ 5, "ktime_get_ns", h_ktime_get_ns, RET_INTEGER, A(0), HG_TIME, 0 },
+	{ 5, "ktime_get_ns", h_ktime_get_ns, RET_INTEGER, A(0), HG_TIME, HELPER_F_NOVEC},
 	/* r3..r5 are optional (as the kernel's proto): unchecked */
 	{ 6, "trace_printk", h_trace_printk, RET_INTEGER,
 	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE), HG_OUTPUT, 0 },
@@ -396,9 +402,9 @@ const struct helper_def helpers_core_table[] = {
 	{ 12, "tail_call", h_tail_call, RET_INTEGER,
 	  A(ARG_PTR_TO_CTX, ARG_CONST_MAP_PTR, ARG_ANYTHING), HG_TAIL_CALL, 0 },
 	{ 14, "get_current_pid_tgid", h_get_current_pid_tgid, RET_INTEGER, A(0),
-	  HG_PROCESS, 0 },
+	  HG_PROCESS, HELPER_F_NOVEC},
 	{ 15, "get_current_uid_gid", h_get_current_uid_gid, RET_INTEGER, A(0),
-	  HG_PROCESS, 0 },
+	  HG_PROCESS, HELPER_F_NOVEC},
 	{ 16, "get_current_comm", h_get_current_comm, RET_INTEGER,
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE), HG_PROCESS, 0 },
 	{ 36, "probe_write_user", h_probe_write_user, RET_INTEGER,
@@ -406,7 +412,7 @@ const struct helper_def helpers_core_table[] = {
 	{ 45, "probe_read_str", h_probe_read_str, RET_INTEGER,
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING), HG_PROBE_READ, 0 },
 	{ 58, "override_return", h_override_return, RET_INTEGER,
-	  A(ARG_PTR_TO_CTX, ARG_ANYTHING), HG_OVERRIDE, 0 },
+	  A(ARG_PTR_TO_CTX, ARG_ANYTHING), HG_OVERRIDE, HELPER_F_NOVEC},
 	{ 109, "send_signal", h_send_signal, RET_INTEGER, A(ARG_ANYTHING), HG_PROCESS, 0 },
 	{ 112, "probe_read_user", h_probe_read, RET_INTEGER,
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING), HG_PROBE_READ, 0 },
@@ -418,14 +424,14 @@ const struct helper_def helpers_core_table[] = {
 	  A(ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING), HG_PROBE_READ, 0 },
 	{ 117, "send_signal_thread", h_send_signal_thread, RET_INTEGER,
 	  A(ARG_ANYTHING), HG_PROCESS, 0 },
-	{ 125, "ktime_get_boot_ns", h_ktime_get_boot_ns, RET_INTEGER, A(0), HG_TIME, 0 },
-	{ 160, "ktime_get_coarse_ns", h_ktime_get_coarse_ns, RET_INTEGER, A(0), HG_TIME, 0 },
+	{ 125, "ktime_get_boot_ns", h_ktime_get_boot_ns, RET_INTEGER, A(0), HG_TIME, HELPER_F_NOVEC},
+	{ 160, "ktime_get_coarse_ns", h_ktime_get_coarse_ns, RET_INTEGER, A(0), HG_TIME, HELPER_F_NOVEC},
 	{ 165, "snprintf", h_snprintf, RET_INTEGER,
 	  A(ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO, ARG_PTR_TO_CONST_STR,
 	    ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO), HG_OUTPUT, 0 },
-	{ 173, "get_func_ip", h_get_func_ip, RET_INTEGER, A(ARG_PTR_TO_CTX), HG_MISC, 0 },
+	{ 173, "get_func_ip", h_get_func_ip, RET_INTEGER, A(ARG_PTR_TO_CTX), HG_MISC, HELPER_F_NOVEC},
 	{ 174, "get_attach_cookie", h_get_attach_cookie, RET_INTEGER,
-	  A(ARG_PTR_TO_CTX), HG_MISC, 0 },
+	  A(ARG_PTR_TO_CTX), HG_MISC, HELPER_F_NOVEC},
 	{ 177, "trace_vprintk", h_trace_vprintk, RET_INTEGER,
 	  A(ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO),
 	  HG_OUTPUT, 0 },

@@ -41,11 +41,14 @@ int helpers_register_all(struct bpfx_vm *vm)
 
 	pthread_once(&once, build_index);
 	vm_nofault_init();
+	helpers_core_init();
 	for (id = 0; id < MAX_ID; id++) {
 		if (!index_by_id[id])
 			continue;
 		err = bpfx_vm_register_helper(vm, id, index_by_id[id]->name,
 					      index_by_id[id]->fn);
+		if (!err && (index_by_id[id]->flags & HELPER_F_NOVEC))
+			err = vm_set_helper_vector_free(vm, id);
 		if (err)
 			return err;
 	}

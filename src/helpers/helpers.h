@@ -81,10 +81,16 @@ struct helper_def {
 #define HELPER_F_ACQUIRES_LOCK 0x2    /* spin_lock */
 #define HELPER_F_RELEASES_LOCK 0x4    /* spin_unlock */
 #define HELPER_F_CALLBACK 0x8	      /* calls back into the program */
+#define HELPER_F_NOVEC 0x10	      /* touches no vector register: its file
+				       * is built -mgeneral-regs-only and the
+				       * libc it calls is syscall wrappers and
+				       * the vDSO (vm_prog_vector_free) */
 
 /* Area tables, each ending with an entry whose name is NULL. */
 extern const struct helper_def helpers_maps_table[];
 extern const struct helper_def helpers_core_table[];
+/* core.c: process-wide set-up its helpers rely on (once; thread-safe) */
+void helpers_core_init(void);
 
 /* The helper with @id, or NULL. */
 const struct helper_def *helper_find(uint32_t id);

@@ -265,21 +265,55 @@ const struct bpfx_prog *vm_tail_target(uint64_t map, uint64_t index)
 	return t;
 }
 
-bool vm_prog_vector_free(const struct bpfx_prog *prog)
+int vm_set_helper_vector_free(struct bpfx_vm *vm, uint32_t id)
+{
+	if (!vm || id >= 256)
+		return -EINVAL;
+	if (vm->jitted)
+		return -EBUSY;
+	vm->novec_helpers[id / 64] |= 1ull << (id % 64);
+	return 0;
+}
+
+/* Does @prog call only helpers @ok accepts (no kfunc, no callx)? */
+static bool calls_only(const struct bpfx_prog *prog,
+		       bool (*ok)(const struct bpfx_vm *vm, int32_t id))
 {
 	if (!prog || !prog->jit_entry)
 		return false;
 	for (uint32_t i = 0; i < prog->len; i++) {
 		const struct bpfx_insn *in = &prog->insns[i];
 
-		if (in->code == (ISA_JMP | ISA_CALL) &&
-		    in->src != ISA_CALL_LOCAL &&
-		    !(in->src == ISA_CALL_HELPER && in->imm == prog->vm->cpu_helper))
-			return false;	/* a helper or kfunc: C code */
 		if (isa_is_callx(in))
+			return false;
+		if (in->code != (ISA_JMP | ISA_CALL) || in->src == ISA_CALL_LOCAL)
+			continue;
+		if (in->src != ISA_CALL_HELPER || !ok(prog->vm, in->imm))
 			return false;
 	}
 	return true;
+}
+
+static bool is_cpu_helper(const struct bpfx_vm *vm, int32_t id)
+{
+	return id == vm->cpu_helper;
+}
+
+static bool is_novec_helper(const struct bpfx_vm *vm, int32_t id)
+{
+	return is_cpu_helper(vm, id) ||
+	       (id >= 0 && id < 256 &&
+		(vm->novec_helpers[id / 64] >> (id % 64) & 1));
+}
+
+bool vm_prog_vector_free(const struct bpfx_prog *prog)
+{
+	return calls_only(prog, is_novec_helper);
+}
+
+bool vm_prog_helper_free(const struct bpfx_prog *prog)
+{
+	return calls_only(prog, is_cpu_helper);
 }
 
 uint32_t vm_subprog_of(const struct bpfx_prog *prog, uint32_t pc)

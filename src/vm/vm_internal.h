@@ -36,6 +36,7 @@ struct bpfx_vm {
 	bpfx_helper_fn *helper_fns;
 	int64_t unwind_helper; /* -1 when none */
 	int64_t cpu_helper;    /* -1 when none; see vm_set_cpu_helper */
+	uint64_t novec_helpers[4]; /* ids < 256 that touch no vector reg */
 	bool jitted;	       /* a program was compiled: unwind id frozen */
 };
 
@@ -134,10 +135,15 @@ struct vm_callback {
 uint64_t vm_callback_call(uint64_t cb, uint64_t r1, uint64_t r2, uint64_t r3,
 			  uint64_t r4, uint64_t r5);
 
-/* True when @prog is JIT-compiled and calls no helper, kfunc or callx: its
- * code touches general registers only (inlined map lookups and atomics
- * included), so a hook running it alone may skip saving vector registers. */
+/* Helper @id (< 256) touches no vector register (HELPER_F_NOVEC). */
+int vm_set_helper_vector_free(struct bpfx_vm *vm, uint32_t id);
+/* True when @prog is JIT-compiled and calls no kfunc, no callx and only
+ * vector-free helpers: a hook running it may skip saving vector
+ * registers (the JIT emits none; inlined lookups and atomics included). */
 bool vm_prog_vector_free(const struct bpfx_prog *prog);
+/* True when @prog is JIT-compiled and calls nothing but the CPU helper:
+ * it needs no run state (vm_run) set around it. */
+bool vm_prog_helper_free(const struct bpfx_prog *prog);
 
 /*
  * Helper @id answers the calling thread's CPU as the rseq area's cpu_id
