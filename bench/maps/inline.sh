@@ -7,7 +7,7 @@
 # runs.
 # usage: inline.sh BPFX OBJDIR [REPEAT]
 set -u
-bpfx=$1 dir=$2 repeat=${3:-2000000} runs=7
+bpfx=$1 dir=$2 repeat=${3:-2000000} runs=${RUNS:-15}
 
 dur() { sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -33,8 +33,10 @@ inl=$(per_lookup lk bx) || fail
 hlp=$(per_lookup lk bx_noinl) || fail
 pinl=$(per_lookup plk bx) || fail
 phlp=$(per_lookup plk bx_noinl) || fail
+vinl=$(per_lookup vlk bx) || fail
+vpinl=$(per_lookup vplk bx) || fail
 
-kern="-" pkern="-" why=""
+kern="-" pkern="-" vkern="-" vpkern="-" why=""
 pin=/sys/fs/bpf/bpfx_bench_lookup
 pkt=$(mktemp)
 head -c 64 /dev/zero >"$pkt"
@@ -48,6 +50,8 @@ else
 		kx() { bpftool prog run pinned "$pin/$1" data_in "$pkt" repeat "$repeat" 2>&1; }
 		kern=$(per_lookup lk kx) || { kern="-"; why="BPF_PROG_TEST_RUN failed"; }
 		pkern=$(per_lookup plk kx) || { pkern="-"; why="BPF_PROG_TEST_RUN failed"; }
+		vkern=$(per_lookup vlk kx) || { vkern="-"; why="BPF_PROG_TEST_RUN failed"; }
+		vpkern=$(per_lookup vplk kx) || { vpkern="-"; why="BPF_PROG_TEST_RUN failed"; }
 		rm -rf "$pin"
 	fi
 fi
@@ -64,10 +68,13 @@ row() {
 			"$(awk -v a="$2" -v b="$3" 'BEGIN {printf "%.2fx", (a > 0) ? b / a : 0}')"
 	fi
 }
-row "array, inlined" "$inl" "$kern"
+row "array, const key" "$inl" "$kern"
+row "array, variable key" "$vinl" "$vkern"
 row "array, helper" "$hlp" "$kern"
-row "percpu_array, inlined" "$pinl" "$pkern"
-row "percpu_array, helper" "$phlp" "$pkern"
-echo "per-CPU / plain, inlined: $(awk -v a="$inl" -v b="$pinl" 'BEGIN {printf "%.2fx", (a > 0) ? b / a : 0}')"
+row "percpu, const key" "$pinl" "$pkern"
+row "percpu, variable key" "$vpinl" "$vpkern"
+row "percpu, helper" "$phlp" "$pkern"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", (a > 0) ? b / a : 0}'; }
+echo "per-CPU / plain: const key $(ratio "$inl" "$pinl"), variable key $(ratio "$vinl" "$vpinl")"
 [ -n "$why" ] && echo "(kernel column skipped: $why)"
 exit 0

@@ -18,17 +18,21 @@ struct {
 	__type(value, __u64);
 } pcpu SEC(".maps");
 
-#define LOOKUPS(map, n)							\
+/* base: 0 at run time, unknown at load (a context field): base + i is a
+ * variable key; base 0 written as a literal makes every key a constant */
+#define LOOKUPS_FROM(map, n, base)					\
 	({								\
 		__u64 s = 0;						\
 		_Pragma("unroll")					\
 		for (__u32 i = 0; i < (n); i++) {			\
-			__u32 k = i;					\
+			__u32 k = (base) + i;				\
 			__u64 *v = bpf_map_lookup_elem(&map, &k);	\
 			if (v)						\
 				s += *v;				\
 		}							\
 		(int)s;							\
 	})
+
+#define LOOKUPS(map, n) LOOKUPS_FROM(map, n, 0)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -9,7 +9,7 @@
 # hits all alike). Prints the median req/s and the overhead against none.
 # usage: run.sh BUILD_DIR [ROUNDS] [SECONDS]
 set -euo pipefail
-BUILD=${1:?build dir}
+BUILD=$(realpath "${1:?build dir}")
 ROUNDS=${2:-10}
 SECS=${3:-2}
 FW=$BUILD/examples/nginx-firewall

@@ -19,17 +19,20 @@
  * cpu * cpu_stride + i * stride):
  *
  *	r0 = *(u32 *)(r2 + 0)
- *	if r0 >= max_entries goto +10
+ *	if r0 >= max_entries goto +8
  *	r0 *= stride
  *	r1 = &values[0] ll
  *	r1 += r0			element i of CPU 0
  *	call <cpu helper>		r0 = this CPU; r1 is kept (vm_internal.h)
- *	if r0 < cpus goto +1
- *	r0 %= cpus			as map_pcpu_this()
  *	r0 *= cpu_stride
  *	r0 += r1
  *	goto +1
  *	r0 = 0
+ *
+ * The CPU needs no bound: rseq's cpu_id (or sched_getcpu) is below the
+ * kernel's nr_cpu_ids, which is the count of possible CPUs the map sized
+ * its rows by; a map lives in /dev/shm (tmpfs), so not across a reboot
+ * that could change it.
  *
  * where the JIT reads the CPU from rseq inline. A constant key (see
  * const_key) folds either to the element's address: `r0 = &values[K] ll`
@@ -59,8 +62,8 @@ enum { SITE_NONE, SITE_ARRAY, SITE_PERCPU, SITE_ARRAY_CONST,
 static unsigned grow_of(uint8_t kind)
 {
 	static const uint8_t grow[] = {
-		[SITE_ARRAY] = 7, [SITE_PERCPU] = 12,
-		[SITE_ARRAY_CONST] = 1, [SITE_PERCPU_CONST] = 6,
+		[SITE_ARRAY] = 7, [SITE_PERCPU] = 10,
+		[SITE_ARRAY_CONST] = 1, [SITE_PERCPU_CONST] = 4,
 	};
 
 	return kind < sizeof(grow) ? grow[kind] : 0;
@@ -102,12 +105,8 @@ static void emit_site(struct bpfx_insn *out, uint8_t kind,
 		out[0] = INSN(.code = ISA_LDDW, .dst = 1, .imm = (int32_t)(uint32_t)v);
 		out[1] = INSN(.imm = (int32_t)(uint32_t)(v >> 32));
 		out[2] = INSN(.code = ISA_JMP | ISA_CALL, .imm = cpu_helper);
-		out[3] = INSN(.code = ISA_JMP | ISA_JLT | ISA_K, .dst = 0,
-			      .off = 1, .imm = (int32_t)cpus);
-		out[4] = INSN(.code = ISA_ALU64 | ISA_MOD | ISA_K, .dst = 0,
-			      .imm = (int32_t)cpus);
-		out[5] = scale_r0(cpu_stride);
-		out[6] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 0, .src = 1);
+		out[3] = scale_r0(cpu_stride);
+		out[4] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 0, .src = 1);
 		return;
 	}
 	if (kind == SITE_ARRAY) {
@@ -127,21 +126,17 @@ static void emit_site(struct bpfx_insn *out, uint8_t kind,
 	map_percpu_array_values(m, &values, &stride, &cnt, &cpu_stride, &cpus);
 	v = (uintptr_t)values;
 	out[0] = INSN(.code = ISA_LDX | ISA_MEM | ISA_W, .dst = 0, .src = 2);
-	out[1] = INSN(.code = ISA_JMP | ISA_JGE | ISA_K, .dst = 0, .off = 10,
+	out[1] = INSN(.code = ISA_JMP | ISA_JGE | ISA_K, .dst = 0, .off = 8,
 		      .imm = (int32_t)cnt);
 	out[2] = scale_r0(stride);
 	out[3] = INSN(.code = ISA_LDDW, .dst = 1, .imm = (int32_t)(uint32_t)v);
 	out[4] = INSN(.imm = (int32_t)(uint32_t)(v >> 32));
 	out[5] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 1, .src = 0);
 	out[6] = INSN(.code = ISA_JMP | ISA_CALL, .imm = cpu_helper);
-	out[7] = INSN(.code = ISA_JMP | ISA_JLT | ISA_K, .dst = 0, .off = 1,
-		      .imm = (int32_t)cpus);
-	out[8] = INSN(.code = ISA_ALU64 | ISA_MOD | ISA_K, .dst = 0,
-		      .imm = (int32_t)cpus);
-	out[9] = scale_r0(cpu_stride);
-	out[10] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 0, .src = 1);
-	out[11] = INSN(.code = ISA_JMP | ISA_JA, .off = 1);
-	out[12] = INSN(.code = ISA_ALU64 | ISA_MOV | ISA_K, .dst = 0);
+	out[7] = scale_r0(cpu_stride);
+	out[8] = INSN(.code = ISA_ALU64 | ISA_ADD | ISA_X, .dst = 0, .src = 1);
+	out[9] = INSN(.code = ISA_JMP | ISA_JA, .off = 1);
+	out[10] = INSN(.code = ISA_ALU64 | ISA_MOV | ISA_K, .dst = 0);
 }
 
 /* Which kind of site map @m makes (SITE_NONE: keep the call). */
