@@ -300,18 +300,19 @@ int main(int argc, char **argv)
 			       (kr - none) / (re - none));
 	}
 	printf("\nthe whole path: libbpf + emulation + attach layer + JIT'd empty program\n");
-	printf("%-8s %7s %9s %9s %9s %9s | %10s\n", "function", "none", "uprobe",
-	       "uretprobe", "+helper", "detached", "k/bpfx");
+	printf("%-8s %7s %9s %9s %9s %9s %9s | %10s\n", "function", "none",
+	       "uprobe", "uretprobe", "+helper", "+vhelper", "detached", "k/bpfx");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		double none = bench_measure(t[i].fn, iters);
 		double up = bench_prog_cost(t[i].fn, "empty_entry", 0, iters);
 		double ur = bench_prog_cost(t[i].fn, "empty_return", 1, iters);
 		double uh = bench_prog_cost(t[i].fn, "helper_entry", 0, iters);
+		double uv = bench_prog_cost(t[i].fn, "vec_helper_entry", 0, iters);
 		double after = bench_measure(t[i].fn, iters);
 		double ku = kernel_cost(t[i].fn, 0, iters / 20, &kwhy);
 
-		printf("%-8s %7.2f %9.2f %9.2f %9.2f %9.2f | %9.0fx\n", t[i].name,
-		       none, up, ur, uh, after,
+		printf("%-8s %7.2f %9.2f %9.2f %9.2f %9.2f %9.2f | %9.0fx\n",
+		       t[i].name, none, up, ur, uh, uv, after,
 		       up > none && ku > 0 ? (ku - none) / (up - none) : 0.0);
 	}
 	bench_prog_done();
@@ -321,6 +322,8 @@ int main(int argc, char **argv)
 	printf("\nnone: no probe; entry: empty entry handler, xmm0-15 saved; "
 	       "novec: none saved;\nreturn: empty return handler (shadow "
 	       "stack); both: entry + return; X-0: added cost;\n+helper: a "
-	       "uprobe program calling bpf_get_current_pid_tgid.\n");
+	       "uprobe program calling bpf_get_current_pid_tgid (vector-free);\n"
+	       "+vhelper: one calling bpf_get_current_comm (libc: xmm0-15 "
+	       "saved).\n");
 	return 0;
 }
