@@ -19,4 +19,18 @@ int attach_syscall_add(uint32_t link_id, const char *tp, struct emu_prog *prog,
 		       uint64_t cookie);
 void attach_syscall_remove(uint32_t link_id);
 
+/* Built with a sanitizer? Its runtime is ordinary C, which may touch
+ * vector registers: hit paths then keep the vector saves (uprobe.c,
+ * syscall.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ATTACH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATTACH_SANITIZED 1
+#endif
+#endif
+#ifndef ATTACH_SANITIZED
+#define ATTACH_SANITIZED 0
+#endif
+
 #endif

@@ -49,18 +49,6 @@
 #include "attach/sys_internal.h"
 #include "vm/vm_internal.h"
 
-/* Sanitizer runtimes are ordinary C: keep the vector saves there. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SYS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SYS_SANITIZED 1
-#endif
-#endif
-#ifndef SYS_SANITIZED
-#define SYS_SANITIZED 0
-#endif
-
 struct sys_prog {
 	const struct bpfx_prog *prog;
 	sys_jit_fn fn; /* NULL: interpreter */
@@ -431,7 +419,7 @@ static void update_active(void)
 		if (raw || enter_l[nr] || exit_l[nr] || watches_code(nr))
 			a |= SYS_A_TRACED;
 		if (raw_vec || list_vec(enter_l[nr]) || list_vec(exit_l[nr]) ||
-		    watches_code(nr) || SYS_SANITIZED)
+		    watches_code(nr) || ATTACH_SANITIZED)
 			a |= SYS_A_VEC;
 		if (raw_exit || exit_l[nr])
 			a |= SYS_A_EXIT;

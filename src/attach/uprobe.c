@@ -35,17 +35,6 @@
 #include "hook/hook.h"
 #include "vm/vm_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BPFX_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BPFX_SANITIZED 1
-#endif
-#endif
-#ifndef BPFX_SANITIZED
-#define BPFX_SANITIZED 0
-#endif
-
 _Static_assert(sizeof(struct hook_regs) == 21 * 8,
 	       "hook_regs must be the kernel's struct pt_regs");
 
@@ -173,9 +162,9 @@ static bool list_novec(const struct prog_list *l)
  * (Re)install the hook of @s so it has a return handler iff needed, and
  * saves vector registers iff a program needs it. This file and src/hook's
  * dispatch are built with -mgeneral-regs-only, the JIT emits no vector
- * instruction: when every program of the site is vector-free (no helper
- * calls), nothing on the hit path touches xmm0-15 and the stubs skip
- * saving them. (Not under sanitizers: their runtime is ordinary C.)
+ * instruction: when every program of the site is vector-free (JIT code
+ * calling only HELPER_F_NOVEC helpers), nothing on the hit path touches
+ * xmm0-15 and the stubs skip saving them. (Not under sanitizers.)
  * @more_vec: a program that needs them is about to be published: the
  * hook saves them first (a thread in a hook without the saves must never
  * see it; hook_remove waits for threads inside the old one).
@@ -184,7 +173,7 @@ static int rehook(struct site *s, bool more_vec, char *why, size_t whylen)
 {
 	bool want_ret = s->ret && s->ret->n;
 	bool want = want_ret || (s->entry && s->entry->n);
-	bool novec = !BPFX_SANITIZED && !more_vec && list_novec(s->entry) &&
+	bool novec = !ATTACH_SANITIZED && !more_vec && list_novec(s->entry) &&
 		     list_novec(s->ret);
 	struct hook_desc d = {
 		.sz = sizeof(d),

@@ -5,7 +5,8 @@
  * Lifetime. A struct hook (with its trampoline) is built once per function
  * and never freed: after hook_remove() it stays on the append-only
  * hook_all list, idle (h->fn = a no-op), and the next hook_install() on the
- * same function (same bytes, same HOOK_F_NO_VECTOR) reuses it, trampoline and all.
+ * same function (same bytes, same HOOK_F_NO_VECTOR) reuses it, trampoline
+ * and all.
  * So no thread can run freed or rewritten code, whatever it was doing when
  * the hook went away; the cost is ~1 KiB per distinct function ever hooked.
  *
@@ -29,8 +30,9 @@
  * per-thread shadow stack {ret, sp, hook, gen} and the entry stub calls the
  * function, so [sp] holds the trampoline's landing (tramp.c), which goes on
  * to the return stub. The return stub pops the frame whose sp matches
- * (regs->sp - 8) and returns to its ret. Frames skipped by longjmp (or a C++ throw,
- * or a thread cancel) are detected by stack pointer, as the kernel does:
+ * (regs->sp - 8) and returns to its ret. Frames skipped by longjmp (or a
+ * C++ throw, or a thread cancel) are detected by stack pointer, as the
+ * kernel does:
  * on entry, frames with sp <= the current sp are dead (their function's
  * stack was reused); on return, frames below the returning one are dead.
  * Limitation: a hooked function entered on a sigaltstack or another

@@ -57,9 +57,7 @@ enum hook_verdict {
 /* Entry handler: may change any register in regs (arguments, ...). With
  * HOOK_REDIRECT, regs->sp may only grow (pop), never shrink. */
 typedef int (*hook_entry_fn)(void *ctx, struct hook_regs *regs);
-/* Return handler: regs->ax is the return value; it may change it. Only ax
- * and dx (with xmm0-1, not in regs) come back: after an ABI return the
- * other scratch registers are dead. */
+/* Return handler: regs->ax is the return value; it may change it. */
 typedef void (*hook_return_fn)(void *ctx, struct hook_regs *regs);
 
 /* hook_desc.flags */

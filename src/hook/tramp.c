@@ -56,11 +56,12 @@
  * then holds (the caller's call pushed it). Replacing [S] and leaving by
  * jmp cost a mispredicted ret per hit (~7 ns here).
  *
- * Return stub (one, shared): entered from a landing with rsp = S + 8. It
+ * Return stubs (two, shared: with xmm0-15 saved, and without for
+ * HOOK_F_NO_VECTOR hooks): entered from a landing with rsp = S + 8. A stub
  * pushes a placeholder (back to S), builds the same frame with sp = S + 8,
- * saves xmm0-1 (LIVE_RET), calls hook_dispatch_return(regs), which pops
- * the shadow stack into regs->ip and runs the return handler, then
- * restores rax, rdx, xmm0-1 and leaves by `lea rsp, [rsp-8]; ret`.
+ * calls hook_dispatch_return(regs), which pops the shadow stack into
+ * regs->ip and runs the return handler, then restores every register as
+ * .redirect does and leaves by `lea rsp, [rsp-8]; ret`.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -266,8 +267,8 @@ int hook_mem_alloc(uint64_t lo, uint64_t hi, size_t size, struct hook_mem *m)
 	return err;
 }
 
-/* Give back the unused tail of @m's slot when nothing was carved after it
- * (always, under the api lock that serializes builds). */
+/* Give back the unused tail of @m's slot if nothing was carved after it
+ * meanwhile (builds are serialized, so in practice always). */
 static void hook_mem_trim(struct hook_mem *m, size_t used)
 {
 	struct region *r;
