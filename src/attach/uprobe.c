@@ -12,8 +12,9 @@
  * One hook per function ("site") carries two program lists, entry and
  * return. Lists are immutable once published; an update publishes a new
  * list with one atomic store, so handlers never take a lock. Replaced
- * lists are kept (not freed) since a thread may still be walking them:
- * they are small and bounded by the number of attach operations.
+ * lists, and the instances of detached programs, are kept (on retired
+ * chains, not freed) since a thread may still be running them: they are
+ * small and bounded by the number of attach operations.
  *
  * The program context is the hook's register snapshot, which is laid out
  * as the kernel's struct pt_regs: PT_REGS_PARM1(ctx) etc. work unchanged.
@@ -48,6 +49,7 @@ struct prog_ent {
 };
 
 struct prog_list {
+	struct prog_list *retired;	/* chain of replaced lists */
 	uint32_t n;
 	bool one_plain;	/* one JIT'd program calling no helper (but the CPU's):
 			 * it needs no run state (override, cookie, func_ip
@@ -73,7 +75,14 @@ struct attached {
 	struct attached *next;
 };
 
+struct retired_prog {
+	struct emu_prog *prog;
+	struct retired_prog *next;
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct prog_list *retired_lists;
+static struct retired_prog *retired_progs;
 static struct site *sites;
 static struct attached *attached;
 static struct attach_stats stats;
@@ -129,6 +138,31 @@ static void on_return(void *ctx, struct hook_regs *regs)
 		l->e[0].fn(regs, sizeof(*regs));
 	else
 		run_list(l, regs, s->addr);
+}
+
+/* Publish @nl in *@lp (atomically: handlers read it without a lock); the
+ * list it replaces is retired. */
+static void publish(struct prog_list **lp, struct prog_list *nl)
+{
+	struct prog_list *old = *lp;
+
+	__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+	if (old) {
+		old->retired = retired_lists;
+		retired_lists = old;
+	}
+}
+
+/* A detached program stays instantiated: a thread may still run it. */
+static void retire_prog(struct emu_prog *prog)
+{
+	struct retired_prog *r = malloc(sizeof(*r));
+
+	if (!r)
+		return;	/* it stays unreachable instead: the same, unseen */
+	r->prog = prog;
+	r->next = retired_progs;
+	retired_progs = r;
 }
 
 /* A copy of @l with @add appended (add != NULL) or link @drop removed. */
@@ -303,6 +337,7 @@ static void detach_one(struct attached *a)
 
 	if (a->kind == LINK_TRACEPOINT) {
 		attach_syscall_remove(a->link_id);
+		retire_prog(a->prog);
 		stats.attached--;
 		return;
 	}
@@ -310,12 +345,12 @@ static void detach_one(struct attached *a)
 	nl = list_edit(*lp, NULL, a->link_id);
 
 	if (nl)
-		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+		publish(lp, nl);
 	rehook(s, false, NULL, 0);
 	if (a->semaphore)
 		__atomic_fetch_sub((uint16_t *)(uintptr_t)a->semaphore, 1,
 				   __ATOMIC_RELAXED);
-	/* the program stays instantiated: a thread may still run it */
+	retire_prog(a->prog);
 	stats.attached--;
 }
 
@@ -376,7 +411,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 	if (err) {
 		free(nl);	/* never published */
 	} else {
-		__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+		publish(lp, nl);
 		err = rehook(site, false, why, sizeof(why));
 	}
 	if (err) {
@@ -385,7 +420,7 @@ static int attach_one(struct shm_session *s, uint32_t id,
 		       why[0] ? why : strerror(-err));
 		nl = list_edit(*lp, NULL, id);
 		if (nl)
-			__atomic_store_n(lp, nl, __ATOMIC_RELEASE);
+			publish(lp, nl);
 		rehook(site, false, NULL, 0);	/* the others keep running */
 		free(a);
 		emu_prog_close(prog);

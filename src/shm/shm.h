@@ -132,12 +132,13 @@ static inline unsigned shm_cpu_fast(void)
 {
 #ifdef SHM_HAVE_RSEQ
 	if (__builtin_expect(__rseq_size != 0, 1)) {
-		char *tp;
 		uint32_t cpu;
 
-		__asm__("mov %%fs:0, %0" : "=r"(tp));
-		cpu = *(volatile uint32_t *)(tp + __rseq_offset +
-					     offsetof(struct rseq, cpu_id));
+		/* one fs-relative load, as the JIT's inline read */
+		__asm__ volatile("movl %%fs:(%1), %0"
+				 : "=r"(cpu)
+				 : "r"(__rseq_offset +
+				       (ptrdiff_t)offsetof(struct rseq, cpu_id)));
 		if (__builtin_expect(cpu < 0x80000000u, 1))
 			return cpu;
 	}
