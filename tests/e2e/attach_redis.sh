@@ -12,7 +12,13 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 	--dir "$dir" --io-threads 2 --daemonize no > "$dir/log" 2>&1 &
 r=$!
 trap 'kill $r 2>/dev/null; wait $r 2>/dev/null; rm -rf "$dir"; cleanup' EXIT
-for i in $(seq 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+# up to 15 s: a loaded machine starts redis slowly
+for i in $(seq 150); do
+	redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+	kill -0 "$r" 2>/dev/null || fail "redis-server exited: $(cat "$dir/log")"
+	sleep 0.1
+done
+redis-cli -p "$port" ping 2>/dev/null | grep -q PONG || fail "redis-server not answering: $(cat "$dir/log")"
 redis-cli -p "$port" set before-attach 42 >/dev/null
 [ "$(ls /proc/$r/task | wc -l)" -gt 1 ] || fail "redis is not multi-threaded"
 je=$(grep -m1 libjemalloc /proc/$r/maps | awk '{print $6}')
