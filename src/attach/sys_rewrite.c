@@ -54,7 +54,8 @@
  * (sys_sud.c) catches what was not rewritten and rewrites sites of
  * libraries mapped later on their first syscall (sys_rewrite_lazy). The
  * 2-byte store is atomic for a site that does not cross a cache line;
- * the few that do are left to SUD. Uninstall writes 0f 05 back.
+ * the few that do (1 in 64) go int3-first (see straddling()). Uninstall
+ * writes 0f 05 back.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,6 +64,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "attach/sys_internal.h"
@@ -555,11 +557,89 @@ static int set_prot(uint64_t a, uint64_t len, int prot)
 	return (int)sys_raw6(SYS_mprotect, (long)s, (long)(e - s), prot, 0, 0, 0);
 }
 
-/* Can site @a be rewritten? Not across a cache line (the store would not
- * be atomic), never in our own stub. */
+/* Can site @a be rewritten with one 2-byte store? Not across a cache line
+ * (the store would not be atomic there), never in our own stub. */
 static bool rewritable(uint64_t a)
 {
 	return (a & 63) != 63 && !in_stub(a);
+}
+
+/*
+ * Sites that straddle a cache line are rewritten int3-first (the protocol
+ * of src/hook/patch.c): `cc 05`, serialize, `cc d0`, serialize, `ff d0`,
+ * serialize; back the same way. A thread that meets the int3 meanwhile
+ * gets SIGTRAP, and site_trap() does for it what `call *%rax` does: push
+ * the return address, go to page 0. Such sites are remembered for good
+ * (the list only grows; page 0 stays mapped), so a late SIGTRAP is still
+ * recognised after uninstall.
+ */
+#define MAX_STRADDLE 1024
+static uint64_t straddle[MAX_STRADDLE];
+static uint32_t nstraddle;
+
+static bool straddling(uint64_t a)
+{
+	return (a & 63) == 63 && !in_stub(a);
+}
+
+static void store1(uint64_t a, uint8_t v)
+{
+	__atomic_store_n((uint8_t *)(uintptr_t)a, v, __ATOMIC_RELEASE);
+}
+
+/* SIGTRAP fallback of src/hook: an int3 of ours at a straddling site? */
+static bool site_trap(void *uc)
+{
+	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
+	uint64_t a = (uint64_t)g[REG_RIP] - 1;
+	uint32_t i, n = __atomic_load_n(&nstraddle, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n && straddle[i] != a; i++)
+		;
+	if (i == n)
+		return false;
+	if (*(volatile uint8_t *)(uintptr_t)a != 0xcc) {
+		g[REG_RIP] = (greg_t)a;	/* patched since: run what is there */
+		return true;
+	}
+	g[REG_RSP] -= 8;		/* call *%rax */
+	*(uint64_t *)(uintptr_t)g[REG_RSP] = a + 2;
+	g[REG_RIP] = g[REG_RAX];
+	return true;
+}
+
+/* Rewrite (to = 0xd0ff) or restore (to = 0x050f) the straddling sites
+ * listed in @as (the pages are writable). */
+static void straddle_write(const uint64_t *as, uint32_t n, uint16_t to)
+{
+	uint32_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		store1(as[i], 0xcc);
+	hook_sync_core();
+	for (i = 0; i < n; i++)
+		store1(as[i] + 1, (uint8_t)(to >> 8));
+	hook_sync_core();
+	for (i = 0; i < n; i++)
+		store1(as[i], (uint8_t)to);
+	hook_sync_core();
+}
+
+static bool remember_straddle(uint64_t a)
+{
+	uint32_t i;
+
+	for (i = 0; i < nstraddle; i++)
+		if (straddle[i] == a)
+			return true;
+	if (nstraddle == MAX_STRADDLE || hook_runtime_init())
+		return false;
+	hook_set_trap_fallback(site_trap);
+	straddle[nstraddle] = a;
+	__atomic_store_n(&nstraddle, nstraddle + 1, __ATOMIC_RELEASE);
+	return true;
 }
 
 static bool add_site(uint64_t a, int prot)
@@ -590,7 +670,10 @@ static void scan_vma(const struct vma *v)
 			uint64_t a = (uint64_t)(uintptr_t)p;
 
 			if (!in_stub(a)) {
-				if (!rewritable(a) || !add_site(a, v->prot))
+				bool ok = rewritable(a) ||
+					  (straddling(a) && remember_straddle(a));
+
+				if (!ok || !add_site(a, v->prot))
 					stats.skipped++;
 			}
 		}
@@ -603,8 +686,23 @@ static void scan_vma(const struct vma *v)
 		nsites = first;
 		return;
 	}
-	for (i = first; i < nsites; i++)
-		store2(sites[i].addr, 0xd0ff);		/* call *%rax */
+	{
+		uint64_t st[64];
+		uint32_t k = 0;
+
+		for (i = first; i < nsites; i++) {
+			if (!straddling(sites[i].addr)) {
+				store2(sites[i].addr, 0xd0ff);	/* call *%rax */
+				continue;
+			}
+			st[k++] = sites[i].addr;
+			if (k == 64) {
+				straddle_write(st, k, 0xd0ff);
+				k = 0;
+			}
+		}
+		straddle_write(st, k, 0xd0ff);
+	}
 	set_prot(v->start, v->end - v->start, v->prot);
 }
 
@@ -689,8 +787,12 @@ void sys_rewrite_uninstall(void)
 
 		if (set_prot(s->addr, 2, s->prot | PROT_WRITE))
 			continue; /* unmapped since (dlclose) */
-		if (load2(s->addr) == 0xd0ff)
-			store2(s->addr, 0x050f);	/* syscall */
+		if (load2(s->addr) == 0xd0ff) {
+			if (straddling(s->addr))
+				straddle_write(&s->addr, 1, 0x050f);
+			else
+				store2(s->addr, 0x050f);	/* syscall */
+		}
 		set_prot(s->addr, 2, s->prot);
 	}
 	nsites = 0;

@@ -140,6 +140,12 @@ static void init(void)
 
 /* ------------------------------------------------------------- dispatch */
 
+int hook_runtime_init(void)
+{
+	pthread_once(&init_once, init);
+	return init_err;
+}
+
 int hook_noop_entry(void *ctx, struct hook_regs *regs)
 {
 	return HOOK_CONTINUE;

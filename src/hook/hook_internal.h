@@ -146,6 +146,9 @@ extern long hook_tls_seq_off, hook_tls_reg_off;
 #define HOOK_CALL_THROUGH 2
 
 void hook_thread_register(void);
+/* Initialise the hook runtime (signal handlers, membarrier) once; 0 or
+ * -errno. */
+int hook_runtime_init(void);
 int hook_dispatch_entry(struct hook *h, struct hook_regs *regs);
 void hook_dispatch_return(struct hook_regs *regs);
 int hook_noop_entry(void *ctx, struct hook_regs *regs);
@@ -185,6 +188,12 @@ struct hook_patch {
 };
 
 int hook_patch_init(void);
+/* Serialize every core running a thread of this process (and this one):
+ * after it, no core executes stale bytes of code written before. */
+void hook_sync_core(void);
+/* Another int3 patcher (src/attach's syscall sites): @fn(ucontext) is
+ * asked about a SIGTRAP no hook claims; true: handled. */
+void hook_set_trap_fallback(bool (*fn)(void *uc));
 int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen);
 /* Make every thread of the process pass a full memory barrier. */
 void hook_sync_threads(void);

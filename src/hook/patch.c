@@ -79,7 +79,7 @@ static void mprotect_ipi(void)
 	mprotect(ipi_page, (size_t)page_size, PROT_READ | PROT_WRITE);
 }
 
-static void sync_core(void)
+void hook_sync_core(void)
 {
 	if (sync_kind == SYNC_MEMBARRIER)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE);
@@ -138,8 +138,17 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	old_trap.sa_handler(sig);
 }
 
+static bool (*trap_fallback)(void *uc);
+
+void hook_set_trap_fallback(bool (*fn)(void *uc))
+{
+	__atomic_store_n(&trap_fallback, fn, __ATOMIC_RELEASE);
+}
+
 static void on_trap(int sig, siginfo_t *si, void *uc)
 {
+	bool (*fb)(void *uc);
+
 	uint64_t *ip = ip_of(uc);
 	struct hook *h;
 
@@ -154,6 +163,9 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 			*ip = site;	/* patched since: run what is there */
 		return;
 	}
+	fb = __atomic_load_n(&trap_fallback, __ATOMIC_ACQUIRE);
+	if (fb && fb(uc))
+		return;
 	chain(sig, si, uc);
 }
 
@@ -416,7 +428,7 @@ int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen)
 	for (int i = 0; i < n; i++)			/* int3 */
 		__atomic_store_n((uint8_t *)(uintptr_t)ps[i].h->plan.site,
 				 0xcc, __ATOMIC_RELEASE);
-	sync_core();
+	hook_sync_core();
 	if (evac) {
 		err = evacuate(ps, n, false, why, whylen);
 		if (err) {	/* back out: the old first byte again */
@@ -425,7 +437,7 @@ int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen)
 						 ps[i].h->plan.site,
 						 ps[i].h->plan.orig[0],
 						 __ATOMIC_RELEASE);
-			sync_core();
+			hook_sync_core();
 			set_prot(ps, n, false, prots);
 			free(prots);
 			return err;
@@ -434,11 +446,11 @@ int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen)
 	for (int i = 0; i < n; i++)			/* tail */
 		memcpy((uint8_t *)(uintptr_t)ps[i].h->plan.site + 1,
 		       ps[i].bytes + 1, HOOK_JMP_LEN - 1);
-	sync_core();
+	hook_sync_core();
 	for (int i = 0; i < n; i++)			/* head */
 		__atomic_store_n((uint8_t *)(uintptr_t)ps[i].h->plan.site,
 				 ps[i].bytes[0], __ATOMIC_RELEASE);
-	sync_core();
+	hook_sync_core();
 	err = set_prot(ps, n, false, prots);
 	free(prots);
 	return err;

@@ -300,6 +300,36 @@ static void test_mapped_later(void **state)
 	unlink(path);
 }
 
+/* A `syscall` whose two bytes straddle a 64-byte line: one 2-byte store
+ * is not atomic there, so the rewrite goes int3-first. */
+long straddle_getppid(void);
+__asm__(".text\n"
+	".p2align 6\n"
+	".globl straddle_getppid\n"
+	".type straddle_getppid, @function\n"
+	"straddle_getppid:\n"
+	"	mov $110, %eax\n"		/* SYS_getppid */
+	"	.skip 58, 0x90\n"		/* nops: the syscall at +63 */
+	"	syscall\n"
+	"	ret\n");
+
+static void test_straddling_site(void **state)
+{
+	const uint8_t *f = (const uint8_t *)(uintptr_t)straddle_getppid;
+	int i;
+
+	assert_int_equal(((uintptr_t)f + 63) & 63, 63);
+	assert_int_equal(f[63], 0x0f);
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(straddle_getppid(), getppid());
+	assert_int_equal(seen[1].calls, 200);
+	assert_int_equal(sys_prog_remove(1), 0);
+	assert_int_equal(f[63], 0x0f);		/* restored */
+	assert_int_equal(f[64], 0x05);
+}
+
 /* Detach restores libc's bytes exactly. */
 static void test_restore(void **state)
 {
@@ -505,6 +535,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_override),
 		cmocka_unit_test(test_jit_code),
 		cmocka_unit_test(test_mapped_later),
+		cmocka_unit_test(test_straddling_site),
 		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_signal_during_syscall),
 		cmocka_unit_test(test_vfork),
