@@ -113,21 +113,7 @@ __asm__(
 
 	/* SYS_SAVE: the same and xmm0-15 (frame.vec = 1) */
 	"	.macro SYS_SAVE\n"
-	"	movq %rsp, %r11\n"
-	"	leaq -128(%rsp), %rsp\n"
-	"	andq $-16, %rsp\n"
-	"	subq $352, %rsp\n"
-	"	movq %rax, 0(%rsp)\n"
-	"	movq %rdi, 8(%rsp)\n"
-	"	movq %rsi, 16(%rsp)\n"
-	"	movq %rdx, 24(%rsp)\n"
-	"	movq %r10, 32(%rsp)\n"
-	"	movq %r8, 40(%rsp)\n"
-	"	movq %r9, 48(%rsp)\n"
-	"	movq %rax, 56(%rsp)\n"
-	"	movq (%r11), %rcx\n"
-	"	movq %rcx, 64(%rsp)\n"
-	"	movq %r11, 72(%rsp)\n"
+	"	SYS_SAVE_GPR\n"
 	"	movq $1, 80(%rsp)\n"
 	"	movaps %xmm0, 96(%rsp)\n"
 	"	movaps %xmm1, 112(%rsp)\n"
@@ -145,7 +131,6 @@ __asm__(
 	"	movaps %xmm13, 304(%rsp)\n"
 	"	movaps %xmm14, 320(%rsp)\n"
 	"	movaps %xmm15, 336(%rsp)\n"
-	"	cld\n"
 	"	.endm\n"
 
 	/* SYS_ARGS: rax = nr and the argument registers from the frame */

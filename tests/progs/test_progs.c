@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/regs_roundtrip.h"
 #include "attach/attach.h"
 #include "emu/emu.h"
 #include "globals.skel.h"
@@ -539,72 +540,15 @@ static void test_callbacks(void **state)
 	bpf_object__close(obj);
 }
 
-/*
- * regs_roundtrip(fn, out): every general register but rax/rsp and xmm0-15
- * get known values, fn() is called, and what they hold after it lands in
- * out[0..13] (gprs) and out[15..46] (xmm). A caller built with gcc's
- * -fipa-ra may keep values in call-clobbered registers across a call to a
- * function it knows: a probe must give every register back.
- */
-void regs_roundtrip(void (*fn)(void), uint64_t *out);
-void tgt_leaf(void);
-
-__asm__(
-	".text\n"
-	".p2align 4\n"
-	".globl tgt_leaf\n"
-	".type tgt_leaf, @function\n"
-	"tgt_leaf:\n"
-	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
-	"	ret\n"
-	".p2align 4\n"
-	"regs_roundtrip:\n"
-	"	push %rbx\n push %rbp\n push %r12\n push %r13\n"
-	"	push %r14\n push %r15\n push %rsi\n"
-	"	mov %rdi, %rax\n"
-	"	.irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
-	"	movabs $(0x0101010101010101 * (0x20 + \\i)), %r11\n"
-	"	movq %r11, %xmm\\i\n"
-	"	pinsrq $1, %r11, %xmm\\i\n"
-	"	.endr\n"
-	"	movabs $0x1111111111111111, %rbx\n"
-	"	movabs $0x2222222222222222, %rcx\n"
-	"	movabs $0x3333333333333333, %rdx\n"
-	"	movabs $0x4444444444444444, %rsi\n"
-	"	movabs $0x5555555555555555, %rdi\n"
-	"	movabs $0x6666666666666666, %rbp\n"
-	"	movabs $0x7777777777777777, %r8\n"
-	"	movabs $0x8888888888888888, %r9\n"
-	"	movabs $0x9999999999999999, %r10\n"
-	"	movabs $0xaaaaaaaaaaaaaaaa, %r11\n"
-	"	movabs $0xbbbbbbbbbbbbbbbb, %r12\n"
-	"	movabs $0xcccccccccccccccc, %r13\n"
-	"	movabs $0xdddddddddddddddd, %r14\n"
-	"	movabs $0xeeeeeeeeeeeeeeee, %r15\n"
-	"	call *%rax\n"
-	"	mov (%rsp), %rax\n"
-	"	mov %rbx, 0(%rax)\n mov %rcx, 8(%rax)\n mov %rdx, 16(%rax)\n"
-	"	mov %rsi, 24(%rax)\n mov %rdi, 32(%rax)\n mov %rbp, 40(%rax)\n"
-	"	mov %r8, 48(%rax)\n mov %r9, 56(%rax)\n mov %r10, 64(%rax)\n"
-	"	mov %r11, 72(%rax)\n mov %r12, 80(%rax)\n mov %r13, 88(%rax)\n"
-	"	mov %r14, 96(%rax)\n mov %r15, 104(%rax)\n"
-	"	.irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
-	"	movdqu %xmm\\i, 120+16*\\i(%rax)\n"
-	"	.endr\n"
-	"	pop %rsi\n pop %r15\n pop %r14\n pop %r13\n pop %r12\n"
-	"	pop %rbp\n pop %rbx\n"
-	"	ret\n");
-
 static void check_roundtrip(void)
 {
 	uint64_t out[15 + 32];
 
 	regs_roundtrip(tgt_leaf, out);
 	for (int i = 0; i < 14; i++)
-		assert_int_equal(out[i], 0x1111111111111111ull * (uint64_t)(i + 1));
+		assert_int_equal(out[i], RT_GPR(i));
 	for (int i = 0; i < 32; i++)
-		assert_int_equal(out[15 + i],
-				 0x0101010101010101ull * (uint64_t)(0x20 + i / 2));
+		assert_int_equal(out[15 + i], RT_XMM(i / 2));
 }
 
 /* Attach @prog of @obj to tgt_leaf in this process (as `bpfx run` would,
