@@ -66,6 +66,10 @@ struct sys_thread {
 	uint64_t vfork_ret; /* 8: vfork's return address, off the stack */
 	uint64_t clone_nr;  /* clone/clone3 in flight (parent side) */
 	uint64_t clone_flags;
+	/* keep_sigsys_open(): the app's mask / sigaction with SIGSYS taken
+	 * out, handed to the kernel in place of the app's own */
+	uint64_t mask_copy;
+	uint64_t act_copy[4];
 };
 extern __thread struct sys_thread sys_self
 	__attribute__((tls_model("initial-exec")));

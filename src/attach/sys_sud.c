@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "attach/sys_internal.h"
+#include "vm/vm_internal.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -91,6 +92,43 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		((void (*)(int))old_sa.handler)(sig);
 }
 
+/*
+ * rt_sigprocmask caught by SUD, done on the mask the handler's return
+ * restores (uc_sigmask: the thread's mask when it trapped), never
+ * blocking SIGSYS (see keep_sigsys_open in syscall.c), SIGKILL or SIGSTOP.
+ */
+static long sigprocmask_in_frame(ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	uint64_t *cur = (uint64_t *)(void *)&uc->uc_sigmask, set = 0;
+	const uint64_t keep = 1ull << (SIGSYS - 1) | 1ull << (SIGKILL - 1) |
+			      1ull << (SIGSTOP - 1);
+	uint64_t old = *cur;
+
+	if ((uint64_t)g[REG_R10] != 8)
+		return -EINVAL;
+	if (g[REG_RSI]) {
+		if (vm_nofault_copy(&set, (const void *)(uintptr_t)g[REG_RSI], 8))
+			return -EFAULT;
+		switch (g[REG_RDI]) {
+		case SIG_BLOCK:
+			*cur = old | (set & ~keep);
+			break;
+		case SIG_UNBLOCK:
+			*cur = old & ~set;
+			break;
+		case SIG_SETMASK:
+			*cur = set & ~keep;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (g[REG_RDX])
+		*(uint64_t *)(uintptr_t)g[REG_RDX] = old;
+	return 0;
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	struct sys_thread *t = &sys_self;
@@ -129,10 +167,13 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		g[REG_RIP] = (greg_t)(uintptr_t)sys_sigreturn_gadget;
 		t->selector = app_selector(t);
 		return;
+	case SYS_rt_sigprocmask:
+		g[REG_RAX] = (greg_t)sigprocmask_in_frame(uc);
+		t->selector = app_selector(t);
+		return;
 	case SYS_clone:
 	case SYS_clone3:
 	case SYS_vfork:
-	case SYS_rt_sigprocmask:
 	case SYS_rt_sigsuspend:
 		g[REG_RIP] -= 2; /* natively, with the selector open */
 		return;

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -209,6 +210,40 @@ void sys_exit_hook(struct sys_frame *f)
 	t->selector = app_selector(t);
 }
 
+/*
+ * Syscall User Dispatch delivers SIGSYS for a syscall it catches; with
+ * SIGSYS blocked the kernel kills the process instead. glibc blocks every
+ * signal before a thread exits, handlers are often installed with a full
+ * sa_mask: any syscall SUD catches then would be fatal. So SIGSYS never
+ * gets blocked: rt_sigprocmask and rt_sigaction go to the kernel with it
+ * taken out of their sets (as lazypoline does). An application cannot
+ * block SIGSYS under bpfx; it can still catch or ignore it.
+ */
+static void keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
+{
+	const uint64_t bit = 1ull << (SIGSYS - 1);
+
+	if (f->nr == SYS_rt_sigprocmask) {
+		if (!f->args[1] || f->args[3] != 8 ||
+		    (f->args[0] != SIG_BLOCK && f->args[0] != SIG_SETMASK) ||
+		    vm_nofault_copy(&t->mask_copy,
+				    (const void *)(uintptr_t)f->args[1], 8) ||
+		    !(t->mask_copy & bit))
+			return;	/* bad ones: the kernel's answer stands */
+		t->mask_copy &= ~bit;
+		f->args[1] = (uint64_t)(uintptr_t)&t->mask_copy;
+	} else if (f->nr == SYS_rt_sigaction) {
+		/* struct kernel_sigaction: handler, flags, restorer, mask */
+		if (!f->args[1] || f->args[3] != 8 ||
+		    vm_nofault_copy(t->act_copy,
+				    (const void *)(uintptr_t)f->args[1], 32) ||
+		    !(t->act_copy[3] & bit))
+			return;
+		t->act_copy[3] &= ~bit;
+		f->args[1] = (uint64_t)(uintptr_t)t->act_copy;
+	}
+}
+
 int sys_enter_hook(struct sys_frame *f)
 {
 	struct sys_thread *t = &sys_self;
@@ -244,6 +279,8 @@ int sys_enter_hook(struct sys_frame *f)
 	t->selector = app_selector(t);
 	if (skip)
 		sys_exit_hook(f);
+	else
+		keep_sigsys_open(t, f);
 	return skip;
 }
 
@@ -418,6 +455,9 @@ static void update_active(void)
 
 		if (raw || enter_l[nr] || exit_l[nr] || watches_code(nr))
 			a |= SYS_A_TRACED;
+		if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction)
+			a |= SYS_A_TRACED | SYS_A_ENTER | SYS_A_VEC;
+						/* keep_sigsys_open() */
 		if (raw_vec || list_vec(enter_l[nr]) || list_vec(exit_l[nr]) ||
 		    watches_code(nr) || ATTACH_SANITIZED)
 			a |= SYS_A_VEC;
@@ -439,6 +479,7 @@ static int install(void)
 
 	const char *env = getenv("BPFX_SYSCALL_SUD");
 
+	vm_nofault_init(); /* keep_sigsys_open, SUD: reads of app memory */
 	err = sys_rewrite_install();
 	if (err < 0)
 		return err;

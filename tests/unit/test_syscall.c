@@ -490,6 +490,72 @@ static void test_threads(void **state)
 	munmap(p, 4096);
 }
 
+/* rt_sigprocmask(how, set, old, 8) from anonymous code: caught by SUD */
+static const uint8_t code_sigprocmask[] = {
+	0xb8, 0x0e, 0x00, 0x00, 0x00,		/* mov eax, 14 */
+	0x41, 0xba, 0x08, 0x00, 0x00, 0x00,	/* mov r10d, 8 */
+	0x0f, 0x05,				/* syscall */
+	0xc3,					/* ret */
+};
+
+static int sigsys_was_blocked = -1;
+
+static void *blocking_thread(void *arg)
+{
+	long (*fn)(void) = (long (*)(void))arg;
+	sigset_t all, now;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* libc: a rewritten site */
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	sigsys_was_blocked = sigismember(&now, SIGSYS);
+	fn();		/* caught by SUD: fatal were SIGSYS blocked */
+	return NULL;	/* glibc blocks every signal again, then exits */
+}
+
+/* Threads that block every signal (as glibc does before a thread exits)
+ * and then make a syscall SUD catches: SIGSYS is kept open, so SUD's
+ * SIGSYS is delivered instead of killing the process; rt_sigprocmask
+ * caught by SUD itself is done on the handler's saved mask. */
+static void test_blocked_signals(void **state)
+{
+	long (*mask_fn)(long, const uint64_t *, uint64_t *);
+	uint64_t all = ~0ull, old = 0, cur = 0;
+	struct sys_stats st;
+	pthread_t th;
+	uint8_t *p;
+
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	memcpy(p, code_getppid, sizeof(code_getppid));
+	memcpy(p + 64, code_sigprocmask, sizeof(code_sigprocmask));
+	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	sys_get_stats(&st);
+	if (!st.sud) {
+		sys_prog_remove(1);
+		munmap(p, 4096);
+		skip();
+	}
+	assert_int_equal(pthread_create(&th, NULL, blocking_thread, p), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sigsys_was_blocked, 0);
+	assert_int_equal(seen[1].calls, 1);
+	/* the same through SUD: block all, read back, restore */
+	*(void **)&mask_fn = p + 64;
+	assert_int_equal(mask_fn(SIG_BLOCK, &all, &old), 0);
+	assert_int_equal(mask_fn(SIG_BLOCK, NULL, &cur), 0);
+	assert_int_equal(cur, ~(1ull << (SIGSYS - 1) | 1ull << (SIGKILL - 1) |
+				1ull << (SIGSTOP - 1)) | old);
+	assert_int_equal(mask_fn(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(mask_fn(SIG_BLOCK, NULL, &cur), 0);
+	assert_int_equal(cur, old);
+	assert_int_equal(mask_fn(42, &all, NULL), -EINVAL);
+	sys_prog_remove(1);
+	munmap(p, 4096);
+}
+
 /* fork: the child is traced too (its own copy of the maps/counters) */
 static void test_fork(void **state)
 {
@@ -536,6 +602,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_jit_code),
 		cmocka_unit_test(test_mapped_later),
 		cmocka_unit_test(test_straddling_site),
+		cmocka_unit_test(test_blocked_signals),
 		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_signal_during_syscall),
 		cmocka_unit_test(test_vfork),
