@@ -222,9 +222,10 @@ int main(int argc, char **argv)
 	bpfx_clear();
 	printf("bench/syscall: ns per syscall, median of %d runs; %ld getppid, %ld x "
 	       "open/read/close per run\n", RUNS, n, n / 10);
-	printf("interception: %s%s; %u sites rewritten\n",
+	printf("interception: %s%s; %u sites rewritten; the stub returns by %s\n",
 	       st.zpoline ? "zpoline (page 0 trampoline)" : "SUD only",
-	       st.sud ? " + Syscall User Dispatch net" : "", st.sites);
+	       st.sud ? " + Syscall User Dispatch net" : "", st.sites,
+	       st.jmp_return ? "jmp" : "ret");
 	if (kskip)
 		printf("kernel rows skipped: %s\n", kskip);
 	for (int w = 0; w < 2; w++) {

@@ -44,15 +44,17 @@ uint16_t sys_event_id(const char *tp);
 int sys_parse_tp(const char *tp, struct sys_tp *out);
 
 /* ---- the frame the stub builds (sys_rewrite.c) ---- */
+/* Its first 64 bytes are the sys_enter context the programs read: the
+ * trace event's common fields, the number at 8, the arguments at 16. */
 struct sys_frame {
-	uint64_t nr;	   /* 0: rax at entry */
-	uint64_t args[6];  /* 8: rdi rsi rdx r10 r8 r9 */
-	uint64_t ret;	   /* 56: the result, rax on the way out */
-	uint64_t ip;	   /* 64: where the syscall returns to */
-	uint64_t sp;	   /* 72: rsp in the stub: [sp] = ip */
-	uint64_t vec;	   /* 80: xmm0-15 saved (else programs that may
+	uint64_t hdr;	   /* 0: common_type, flags, preempt, common_pid */
+	uint64_t nr;	   /* 8: rax at entry */
+	uint64_t args[6];  /* 16: rdi rsi rdx r10 r8 r9 */
+	uint64_t ret;	   /* 64: the result, rax on the way out */
+	uint64_t ip;	   /* 72: where the syscall returns to */
+	uint64_t sp;	   /* 80: rsp in the stub: [sp] = ip */
+	uint64_t vec;	   /* 88: xmm0-15 saved (else programs that may
 			    * touch them are skipped: see SYS_A_VEC) */
-	uint64_t pad;
 	uint8_t xmm[16][16]; /* 96: xmm0-15 of the caller */
 };
 
@@ -61,7 +63,7 @@ struct sys_thread {
 	uint8_t selector;  /* 0: the SUD selector byte of this thread */
 	uint8_t busy;	   /* 1: inside dispatch: nested syscalls pass */
 	uint8_t sud;	   /* 2: SUD is on for this thread */
-	uint8_t pad0;
+	uint8_t tid_nocache; /* 3: see current_tid() */
 	int32_t tid;	   /* 4: cached gettid(), 0 unknown */
 	uint64_t vfork_ret; /* 8: vfork's return address, off the stack */
 	uint64_t clone_nr;  /* clone/clone3 in flight (parent side) */
@@ -83,11 +85,14 @@ extern __thread struct sys_thread sys_self
 			 * is built -mgeneral-regs-only) */
 #define SYS_A_EXIT 8	/* exit programs (raw or this number's) */
 #define SYS_A_ENTER 16	/* enter programs (raw or this number's) */
+#define SYS_A_ONE 32	/* ... exactly one, vector-free: sys_enter_one */
 extern uint8_t sys_active[SYS_NR_MAX];
 
 /* ---- syscall.c: dispatch, called by the stub and the SIGSYS handler ---- */
 /* 1: skip the syscall (f->ret holds the result), 0: run it. */
 int sys_enter_hook(struct sys_frame *f);
+/* The same for a number whose only enter program is vector-free. */
+int sys_enter_one(struct sys_frame *f);
 void sys_exit_hook(struct sys_frame *f);
 int sys_clone_prepare(struct sys_frame *f);
 void sys_clone_child(struct sys_frame *f);
@@ -107,6 +112,7 @@ int sys_prog_remove(uint32_t link_id);
 struct sys_stats {
 	bool zpoline;	    /* page 0 trampoline in use */
 	bool sud;	    /* Syscall User Dispatch available */
+	bool jmp_return;    /* the stub returns by jmp, not ret */
 	uint32_t sites;	    /* syscall instructions rewritten now */
 	uint32_t lazy;	    /* ... of which found by SUD after install */
 	uint32_t skipped;   /* found but left to SUD */
@@ -127,6 +133,9 @@ void sys_rewrite_uninstall(void); /* restore every site */
 bool sys_rewrite_lazy(uint64_t ip);
 /* The code SUD always lets through: [sys_stub_start, sys_stub_end). */
 extern const char sys_stub_start[], sys_stub_end[];
+/* The two copies of the stub page 0 leads to (returning by ret / jmp). */
+void sys_stub(void);
+void sys_stub_jmp(void);
 /* `mov eax, 15; syscall` inside that range: the SIGSYS restorer. */
 extern const char sys_sigreturn_gadget[];
 /* A raw syscall from inside that range. */

@@ -5,17 +5,19 @@
  * zpoline. Each `syscall` (0f 05) found in the process's code is rewritten
  * into `call *%rax` (ff d0): same length, so no instruction moves and no
  * branch target changes. rax holds the syscall number, so the call lands
- * at address nr, on page 0, which holds a sled every entry point of which
- * slides to the stub:
+ * at address nr, on page 0, where every byte starts a way to the stub:
  *
- *   0x000..0x1ff  3d 3d 3d ...   cmp eax, 0x3d3d3d3d   (5 bytes each:
- *                                from any offset the bytes decode as this
- *                                instruction, flags only, 5x fewer
- *                                instructions than a nop sled)
- *   0x200..0x203  90 90 90 90    nop x4: the last cmp, started anywhere in
- *                                0x1fb..0x1ff, ends inside these
- *   0x204         49 bb <imm64>  movabs r11, sys_stub
- *   0x20e         41 ff e3       jmp r11
+ *   0x000..0x1ff  eb 4x eb 4x ...  a jump chain (emit_chain): entry 0 takes
+ *                                  8 jumps, getppid (110) 6, where a sled
+ *                                  of 5-byte cmps took 103 and 80
+ *   0x200..0x253  3d 3d 3d ...     cmp eax, 0x3d3d3d3d (5 bytes from any
+ *                                  offset): where the chain lands
+ *   0x254..0x257  90 90 90 90      nop x4: the last cmp ends inside these
+ *   0x258         49 bb <imm64>    movabs r11, sys_stub
+ *   0x262         41 ff e3         jmp r11
+ *   0x265..       the same cmp sled to an exit at the page's end, for
+ *                 numbers above (invalid ones: -ENOSYS); entries inside
+ *                 the first exit's 13 bytes run garbage (numbers 600-612)
  *
  * r11 and rcx are free: `syscall` destroys them. The page needs
  * CAP_SYS_RAWIO below vm.mmap_min_addr (root has it); it is mapped
@@ -28,18 +30,20 @@
  *   cmp rax, 512; jae plain          ; x32 / unknown numbers
  *   lea rcx, [rip+sys_active]
  *   cmp byte [rcx+rax], 0; jne notfast
- * plain: syscall; ret
+ * plain: syscall; ret               ; or pop rcx; jmp rcx (pick_return())
  *
  * Slow path: save rax, the six argument registers and xmm0-15 into a
  * struct sys_frame below the caller's red zone, call sys_enter_hook,
- * syscall, sys_exit_hook, restore, ret. Where sys_active[nr] lacks
- * SYS_A_VEC (every program of the syscall is JIT code calling no helper,
- * and no code is watched), the same without xmm0-15: the hook path
- * touches none (syscall.c is built -mgeneral-regs-only); frame.vec tells
- * the dispatch which path ran. That path also calls sys_enter_hook /
- * sys_exit_hook only where programs are (SYS_A_ENTER, SYS_A_EXIT). Only the red zone's top 8 bytes
- * are lost, to the call's return address (as in zpoline): code that keeps
- * data there across an inline `syscall` is not supported.
+ * syscall, sys_exit_hook, restore, return. The frame's first 64 bytes are
+ * the sys_enter context itself. Where sys_active[nr] lacks SYS_A_VEC
+ * (every program of the syscall is JIT code calling only vector-free
+ * helpers, and no code is watched), the same without xmm0-15: the hook
+ * path touches none (syscall.c is built -mgeneral-regs-only); frame.vec
+ * tells the dispatch which path ran. That path calls the hooks only where
+ * programs are (SYS_A_ENTER, SYS_A_EXIT), and sys_enter_one for a single
+ * enter program (SYS_A_ONE). Only the red zone's top 8 bytes are lost, to
+ * the call's return address (as in zpoline): code that keeps data there
+ * across an inline `syscall` is not supported.
  *
  * Special numbers (SYS_A_SPECIAL): rt_sigreturn must run with the
  * caller's exact rsp (the return address is popped first); clone/clone3
@@ -61,25 +65,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "attach/sys_internal.h"
 #include "hook/hook_internal.h"
 
-_Static_assert(offsetof(struct sys_frame, nr) == 0, "stub: F_NR");
-_Static_assert(offsetof(struct sys_frame, args) == 8, "stub: F_ARGS");
-_Static_assert(offsetof(struct sys_frame, ret) == 56, "stub: F_RET");
-_Static_assert(offsetof(struct sys_frame, ip) == 64, "stub: F_IP");
-_Static_assert(offsetof(struct sys_frame, sp) == 72, "stub: F_SP");
-_Static_assert(offsetof(struct sys_frame, vec) == 80, "stub: F_VEC");
+_Static_assert(offsetof(struct sys_frame, hdr) == 0, "stub: F_HDR");
+_Static_assert(offsetof(struct sys_frame, nr) == 8, "stub: F_NR");
+_Static_assert(offsetof(struct sys_frame, args) == 16, "stub: F_ARGS");
+_Static_assert(offsetof(struct sys_frame, ret) == 64, "stub: F_RET");
+_Static_assert(offsetof(struct sys_frame, ip) == 72, "stub: F_IP");
+_Static_assert(offsetof(struct sys_frame, sp) == 80, "stub: F_SP");
+_Static_assert(offsetof(struct sys_frame, vec) == 88, "stub: F_VEC");
 _Static_assert(offsetof(struct sys_frame, xmm) == 96, "stub: F_XMM");
 _Static_assert(sizeof(struct sys_frame) == 352, "stub: frame size");
 _Static_assert(offsetof(struct sys_thread, vfork_ret) == 8, "stub: vfork_ret");
 _Static_assert(SYS_NR_MAX == 512, "stub: cmp rax, 512");
+_Static_assert(SYS_A_SPECIAL == 2 && SYS_A_VEC == 4 && SYS_A_EXIT == 8 &&
+	       SYS_A_ENTER == 16 && SYS_A_ONE == 32, "stub: sys_active bits");
 
 /* clang-format off */
 __asm__(
@@ -96,25 +105,25 @@ __asm__(
 	"	leaq -128(%rsp), %rsp\n"
 	"	andq $-16, %rsp\n"
 	"	subq $352, %rsp\n"
-	"	movq %rax, 0(%rsp)\n"
-	"	movq %rdi, 8(%rsp)\n"
-	"	movq %rsi, 16(%rsp)\n"
-	"	movq %rdx, 24(%rsp)\n"
-	"	movq %r10, 32(%rsp)\n"
-	"	movq %r8, 40(%rsp)\n"
-	"	movq %r9, 48(%rsp)\n"
-	"	movq %rax, 56(%rsp)\n"
+	"	movq %rax, 8(%rsp)\n"
+	"	movq %rdi, 16(%rsp)\n"
+	"	movq %rsi, 24(%rsp)\n"
+	"	movq %rdx, 32(%rsp)\n"
+	"	movq %r10, 40(%rsp)\n"
+	"	movq %r8, 48(%rsp)\n"
+	"	movq %r9, 56(%rsp)\n"
+	"	movq %rax, 64(%rsp)\n"
 	"	movq (%r11), %rcx\n"
-	"	movq %rcx, 64(%rsp)\n"
-	"	movq %r11, 72(%rsp)\n"
-	"	movq $0, 80(%rsp)\n"
+	"	movq %rcx, 72(%rsp)\n"
+	"	movq %r11, 80(%rsp)\n"
+	"	movq $0, 88(%rsp)\n"
 	"	cld\n"
 	"	.endm\n"
 
 	/* SYS_SAVE: the same and xmm0-15 (frame.vec = 1) */
 	"	.macro SYS_SAVE\n"
 	"	SYS_SAVE_GPR\n"
-	"	movq $1, 80(%rsp)\n"
+	"	movq $1, 88(%rsp)\n"
 	"	movaps %xmm0, 96(%rsp)\n"
 	"	movaps %xmm1, 112(%rsp)\n"
 	"	movaps %xmm2, 128(%rsp)\n"
@@ -135,13 +144,13 @@ __asm__(
 
 	/* SYS_ARGS: rax = nr and the argument registers from the frame */
 	"	.macro SYS_ARGS\n"
-	"	movq 0(%rsp), %rax\n"
-	"	movq 8(%rsp), %rdi\n"
-	"	movq 16(%rsp), %rsi\n"
-	"	movq 24(%rsp), %rdx\n"
-	"	movq 32(%rsp), %r10\n"
-	"	movq 40(%rsp), %r8\n"
-	"	movq 48(%rsp), %r9\n"
+	"	movq 8(%rsp), %rax\n"
+	"	movq 16(%rsp), %rdi\n"
+	"	movq 24(%rsp), %rsi\n"
+	"	movq 32(%rsp), %rdx\n"
+	"	movq 40(%rsp), %r10\n"
+	"	movq 48(%rsp), %r8\n"
+	"	movq 56(%rsp), %r9\n"
 	"	.endm\n"
 
 	"	.macro SYS_XMM\n"
@@ -163,106 +172,127 @@ __asm__(
 	"	movaps 336(%rsp), %xmm15\n"
 	"	.endm\n"
 
-	/* SYS_LEAVE: everything back, rax = ret, return to the site */
-	"	.macro SYS_LEAVE\n"
-	"	SYS_XMM\n"
-	"	SYS_LEAVE_GPR\n"
-	"	.endm\n"
-
-	"	.macro SYS_LEAVE_GPR\n"
-	"	SYS_ARGS\n"
-	"	movq 56(%rsp), %rax\n"
-	"	movq 72(%rsp), %rsp\n"
+	/* SYS_RET: back to the site, by `ret` or, where the kernel leaves
+	 * the return predictor's stack in pieces after every syscall, by a
+	 * jump that needs no prediction from it (see pick_return()); rcx is
+	 * then the return address, as after a real `syscall` */
+	"	.macro SYS_RET jmp\n"
+	"	.if \\jmp\n"
+	"	popq %rcx\n"
+	"	jmp *%rcx\n"
+	"	.else\n"
 	"	ret\n"
+	"	.endif\n"
 	"	.endm\n"
 
-	"	.globl sys_stub\n"
-	"	.hidden sys_stub\n"
-	"	.type sys_stub, @function\n"
-	"sys_stub:\n"
+	"	.macro SYS_LEAVE_GPR jmp\n"
+	"	SYS_ARGS\n"
+	"	movq 64(%rsp), %rax\n"
+	"	movq 80(%rsp), %rsp\n"
+	"	SYS_RET \\jmp\n"
+	"	.endm\n"
+
+	/* SYS_LEAVE: everything back, rax = ret, return to the site */
+	"	.macro SYS_LEAVE jmp\n"
+	"	SYS_XMM\n"
+	"	SYS_LEAVE_GPR \\jmp\n"
+	"	.endm\n"
+
+	/* SYS_STUB name, jmp: the stub; page 0 leads to one of two copies
+	 * that differ only in SYS_RET */
+	"	.macro SYS_STUB name, jmp\n"
+	"	.globl \\name\n"
+	"	.hidden \\name\n"
+	"	.type \\name, @function\n"
+	"\\name:\n"
 	"	cmpq $512, %rax\n"
 	"	jae 1f\n"
 	"	leaq sys_active(%rip), %rcx\n"
 	"	cmpb $0, (%rcx,%rax)\n"
-	"	jne .Lsys_notfast\n"
+	"	jne .Lnotfast\\name\n"
 	"1:	syscall\n"
-	"	ret\n"
+	"	SYS_RET \\jmp\n"
 
-	".Lsys_notfast:\n"
+	".Lnotfast\\name:\n"
 	"	testb $2, (%rcx,%rax)\n"
-	"	jnz .Lsys_special\n"
+	"	jnz .Lspecial\\name\n"
 	"	testb $4, (%rcx,%rax)\n"
-	"	jnz .Lsys_vec\n"
+	"	jnz .Lvec\\name\n"
 	"	SYS_SAVE_GPR\n"			/* rcx: the caller's ip */
 	"	leaq sys_active(%rip), %rcx\n"
-	"	testb $16, (%rcx,%rax)\n"	/* SYS_A_ENTER */
+	"	movzbl (%rcx,%rax), %ecx\n"
+	"	testb $16, %cl\n"		/* SYS_A_ENTER */
 	"	jz 2f\n"
 	"	movq %rsp, %rdi\n"
-	"	call sys_enter_hook\n"
-	"	testl %eax, %eax\n"
+	"	testb $32, %cl\n"		/* SYS_A_ONE */
+	"	jz 4f\n"
+	"	call sys_enter_one\n"
+	"	jmp 5f\n"
+	"4:	call sys_enter_hook\n"
+	"5:	testl %eax, %eax\n"
 	"	jnz 3f\n"
 	"	SYS_ARGS\n"
 	"2:	syscall\n"
-	"	movq %rax, 56(%rsp)\n"
-	"	movq 0(%rsp), %rcx\n"
+	"	movq %rax, 64(%rsp)\n"
+	"	movq 8(%rsp), %rcx\n"
 	"	leaq sys_active(%rip), %r11\n"
-	"	testb $8, (%r11,%rcx)\n"		/* SYS_A_EXIT */
+	"	testb $8, (%r11,%rcx)\n"	/* SYS_A_EXIT */
 	"	jz 3f\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_exit_hook\n"
-	"3:	SYS_LEAVE_GPR\n"
+	"3:	SYS_LEAVE_GPR \\jmp\n"
 
-	".Lsys_vec:\n"
+	".Lvec\\name:\n"
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_enter_hook\n"
 	"	testl %eax, %eax\n"
-	"	jnz .Lsys_done\n"
+	"	jnz .Ldone\\name\n"
 	"	SYS_ARGS\n"
 	"	syscall\n"
-	"	movq %rax, 56(%rsp)\n"
+	"	movq %rax, 64(%rsp)\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_exit_hook\n"
-	".Lsys_done:\n"
-	"	SYS_LEAVE\n"
+	".Ldone\\name:\n"
+	"	SYS_LEAVE \\jmp\n"
 
-	".Lsys_special:\n"
+	".Lspecial\\name:\n"
 	"	cmpl $15, %eax\n"
-	"	je .Lsys_sigreturn\n"
+	"	je .Lsigreturn\\name\n"
 	"	cmpl $58, %eax\n"
-	"	je .Lsys_vfork\n"
+	"	je .Lvfork\\name\n"
 	/* clone / clone3 */
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_clone_prepare\n"
 	"	testl %eax, %eax\n"
-	"	jnz .Lsys_done\n"
+	"	jnz .Ldone\\name\n"
 	"	SYS_XMM\n"
 	"	SYS_ARGS\n"
-	"	movq 72(%rsp), %rsp\n"		/* rsp = S, [S] = return address */
+	"	movq 80(%rsp), %rsp\n"		/* rsp = S, [S] = return address */
 	"	syscall\n"
 	"	testq %rax, %rax\n"
-	"	jnz .Lsys_clone_parent\n"
+	"	jnz .Lclone_parent\\name\n"
 	/* child: rsp = its new stack - 8 (holding the return address) or S */
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_clone_child\n"
-	"	SYS_LEAVE\n"
-	".Lsys_clone_parent:\n"
+	"	SYS_LEAVE \\jmp\n"
+	".Lclone_parent\\name:\n"
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_clone_parent\n"
-	"	SYS_LEAVE\n"
+	"	SYS_LEAVE \\jmp\n"
 
-	".Lsys_vfork:\n"
+	".Lvfork\\name:\n"
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_enter_hook\n"
 	"	testl %eax, %eax\n"
-	"	jnz .Lsys_done\n"
+	"	jnz .Ldone\\name\n"
 	"	SYS_XMM\n"
 	"	SYS_ARGS\n"
-	"	movq 72(%rsp), %rsp\n"
+	"	movq 80(%rsp), %rsp\n"
 	"	movq sys_self@gottpoff(%rip), %rcx\n"
 	"	popq %fs:8(%rcx)\n"		/* return address off the shared stack */
 	"	syscall\n"
@@ -273,20 +303,58 @@ __asm__(
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_vfork_parent\n"
-	"	SYS_LEAVE\n"
-	"2:	ret\n"
+	"	SYS_LEAVE \\jmp\n"
+	"2:	SYS_RET \\jmp\n"
 
-	".Lsys_sigreturn:\n"
+	".Lsigreturn\\name:\n"
 	"	SYS_SAVE\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_enter_hook\n"		/* an override cannot apply here */
 	"	SYS_XMM\n"
 	"	SYS_ARGS\n"
-	"	movq 72(%rsp), %rsp\n"
+	"	movq 80(%rsp), %rsp\n"
 	"	addq $8, %rsp\n"		/* the caller's rsp: the signal frame */
 	"	syscall\n"
 	"	ud2\n"
-	"	.size sys_stub, .-sys_stub\n"
+	"	.size \\name, .-\\name\n"
+	"	.endm\n"
+
+	"	SYS_STUB sys_stub, 0\n"
+	"	SYS_STUB sys_stub_jmp, 1\n"
+
+	/* long sys_return_probe(long n, void *stub_ret): n times, two calls
+	 * deep, close(-1) through the fast path's last instructions of one
+	 * stub copy (pick_return() times both) */
+	"	.macro SYS_PROBE jmp\n"
+	"	syscall\n"
+	"	SYS_RET \\jmp\n"
+	"	.endm\n"
+	"sys_probe_ret:\n"
+	"	SYS_PROBE 0\n"
+	"sys_probe_jmp:\n"
+	"	SYS_PROBE 1\n"
+	"	.globl sys_return_probe\n"
+	"	.hidden sys_return_probe\n"
+	"	.type sys_return_probe, @function\n"
+	"sys_return_probe:\n"
+	"	leaq sys_probe_ret(%rip), %rax\n"
+	"	leaq sys_probe_jmp(%rip), %rcx\n"
+	"	testq %rsi, %rsi\n"
+	"	cmovnz %rcx, %rax\n"
+	"	movq %rax, %rsi\n"
+	"1:	call 2f\n"
+	"	decq %rdi\n"
+	"	jnz 1b\n"
+	"	ret\n"
+	"2:	call 3f\n"
+	"	ret\n"
+	"3:	pushq %rdi\n"
+	"	movl $3, %eax\n"		/* close(-1): EBADF */
+	"	movq $-1, %rdi\n"
+	"	call *%rsi\n"
+	"	popq %rdi\n"
+	"	ret\n"
+	"	.size sys_return_probe, .-sys_return_probe\n"
 
 	/* the SIGSYS handler's restorer, and rt_sigreturn for SUD */
 	"	.globl sys_sigreturn_gadget\n"
@@ -319,11 +387,10 @@ __asm__(
 	"	.popsection\n");
 /* clang-format on */
 
-void sys_stub(void);
+long sys_return_probe(long n, long jmp);
 
 /* ------------------------------------------------------------- state */
 
-#define SLED_LEN 512
 #define MAX_SITES 32768
 #define MAX_MAPS 1024
 
@@ -455,7 +522,9 @@ static int read_vmas(struct vma *out, int max)
 
 /* ------------------------------------------------------------ page 0 */
 
-#define SLED_EXIT 17 /* 4 nops + movabs + jmp */
+#define SLED_EXIT 17	/* 4 nops + movabs + jmp */
+#define SLED_CHAIN 512	/* entries below: the jump chain */
+#define SLED_CMP 84	/* then this much cmp sled, nops, the exit */
 
 /* [from, to) slides to an exit at to: 0x3d..., nop x4, movabs, jmp */
 static void emit_sled(uint8_t *b, size_t from, size_t to, uint64_t stub)
@@ -474,17 +543,108 @@ static void emit_sled(uint8_t *b, size_t from, size_t to, uint64_t stub)
 	b[k++] = 0xe3;
 }
 
+/* Instructions from @t, inside the cmp sled that ends at @n, to the exit
+ * (n + 4, after the nops). */
+static unsigned sled_cost(size_t t, size_t n)
+{
+	unsigned c = 0;
+
+	for (; t < n; t += 5)
+		c++;
+	return c + (unsigned)(n + 4 - t);
+}
+
+/*
+ * The jump chain over [0, z), in front of a cmp sled [z, n) (emitted
+ * already). Even bytes are eb (jmp rel8), odd ones a REX prefix 40..4f,
+ * which doubles as the displacement +64..+79: an even entry e decodes
+ * `eb d` and an odd entry e - 1 decodes `4x eb d` (the REX is ignored), so
+ * both go to e + 2 + d. d is chosen from the end backwards, each to the
+ * target with the fewest instructions left to the exit: entry 0 takes 8
+ * jumps where the plain cmp sled took 103 instructions.
+ */
+static void emit_chain(uint8_t *b, size_t z, size_t n)
+{
+	uint8_t cost[SLED_CHAIN + SLED_CMP + 5];
+	size_t t, o;
+
+	/* o: the odd bytes, from the last down to 1 (then o wraps past z) */
+	for (t = z; t <= n + 4; t++)
+		cost[t] = (uint8_t)sled_cost(t, n);
+	cost[z - 1] = (uint8_t)(1 + sled_cost(z + 5, n)); /* 4x 3d imm32 */
+	for (o = z - 1; o < z; o -= 2) {
+		unsigned best = 255, v, bv = 0x40;
+
+		for (v = 0x40; v <= 0x4f && o + 1 + v <= n + 4; v++) {
+			if (cost[o + 1 + v] <= best) {
+				best = cost[o + 1 + v];
+				bv = v;
+			}
+		}
+		b[o - 1] = 0xeb;
+		b[o] = (uint8_t)bv;
+		cost[o - 1] = (uint8_t)(best + 1);
+		if (o >= 2)
+			cost[o - 2] = (uint8_t)(best + 1); /* its odd twin */
+	}
+}
+
+/*
+ * Which copy of the stub page 0 leads to. After a syscall, a kernel with
+ * return-stack mitigations (this machine's: SRSO "safe RET") leaves the
+ * CPU's stack of predicted return addresses full of its own entries, so
+ * the stub's `ret` to the site mispredicts on every syscall (~4 ns here).
+ * The jmp copy goes back by an indirect jump, which the branch target
+ * buffer predicts; but where the kernel keeps that stack intact, the call
+ * into page 0 leaves an entry no `ret` pops and every return of the
+ * callers mispredicts. So both are timed, two calls deep, on close(-1)
+ * (best of 9 rounds of 64): jmp is taken only if it saves 1 ns a call.
+ * $BPFX_SYSCALL_RETURN=ret|jmp decides instead.
+ */
+#define PROBE_CALLS 64
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool pick_return(void)
+{
+	const char *env = getenv("BPFX_SYSCALL_RETURN");
+	uint64_t best[2] = { UINT64_MAX, UINT64_MAX };
+	int r, v;
+
+	if (env && (!strcmp(env, "ret") || !strcmp(env, "jmp")))
+		return env[0] == 'j';
+	for (r = 0; r < 9; r++) {
+		for (v = 0; v < 2; v++) {
+			uint64_t t0 = mono_ns(), t;
+
+			sys_return_probe(PROBE_CALLS, v);
+			t = mono_ns() - t0;
+			if (t < best[v])
+				best[v] = t;
+		}
+	}
+	return best[1] + PROBE_CALLS < best[0];
+}
+
 static int map_page0(void)
 {
 	static uint8_t sled[4096];
 	uint8_t *p;
-	uint64_t stub = (uint64_t)(uintptr_t)sys_stub;
+	uint64_t stub;
 	size_t k;
 
 	if (page0)
 		return 0;
 	if (page_size != sizeof(sled))
 		return -EOPNOTSUPP;
+	stats.jmp_return = pick_return();
+	stub = (uint64_t)(uintptr_t)(stats.jmp_return ? sys_stub_jmp : sys_stub);
 	p = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED)
@@ -495,10 +655,12 @@ static int map_page0(void)
 	}
 	/* page 0 is memory here, whatever C (and UBSan) thinks of NULL:
 	 * built aside, then byte stores through a volatile pointer */
-	emit_sled(sled, 0, SLED_LEN, stub);
-	/* numbers above the table (invalid ones) slide to a second exit at
-	 * the page's end, so the stub answers -ENOSYS as the kernel would */
-	emit_sled(sled, SLED_LEN + SLED_EXIT, sizeof(sled) - SLED_EXIT, stub);
+	emit_sled(sled, SLED_CHAIN, SLED_CHAIN + SLED_CMP, stub);
+	emit_chain(sled, SLED_CHAIN, SLED_CHAIN + SLED_CMP);
+	/* numbers above (invalid ones) slide to a second exit at the page's
+	 * end, so the stub answers -ENOSYS as the kernel would */
+	emit_sled(sled, SLED_CHAIN + SLED_CMP + SLED_EXIT, sizeof(sled) - SLED_EXIT,
+		  stub);
 	for (k = 0; k < sizeof(sled); k++)
 		*(volatile uint8_t *)((uintptr_t)p + k) = sled[k];
 	if (mprotect(p, (size_t)page_size, PROT_READ | PROT_EXEC)) {

@@ -174,6 +174,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	case SYS_clone:
 	case SYS_clone3:
 	case SYS_vfork:
+		/* a child sharing this memory, or a copy of it, would see
+		 * this thread's cached tid as its own */
+		t->tid = 0;
+		t->tid_nocache = 1;
+		/* fallthrough */
 	case SYS_rt_sigsuspend:
 		g[REG_RIP] -= 2; /* natively, with the selector open */
 		return;

@@ -80,7 +80,8 @@ struct tp_common {
 };
 
 /* syscalls/sys_enter_* (int __syscall_nr at 8) and raw_syscalls/sys_enter
- * (long id at 8) share this layout for nr >= 0. */
+ * (long id at 8) share this layout for nr >= 0: the stub's frame begins
+ * with it (struct sys_frame), so programs read the frame itself. */
 struct ctx_enter {
 	struct tp_common c;
 	int64_t nr;
@@ -97,12 +98,20 @@ _Static_assert(sizeof(struct tp_common) == 8, "common fields: 8 bytes");
 _Static_assert(__builtin_offsetof(struct ctx_enter, args) == 16, "args at 16");
 _Static_assert(__builtin_offsetof(struct ctx_exit, ret) == 16, "ret at 16");
 _Static_assert(sizeof(struct ctx_enter) == 64, "sys_enter context");
+_Static_assert(__builtin_offsetof(struct sys_frame, nr) ==
+		       __builtin_offsetof(struct ctx_enter, nr) &&
+	       __builtin_offsetof(struct sys_frame, args) ==
+		       __builtin_offsetof(struct ctx_enter, args),
+	       "the frame is the sys_enter context");
 
 __thread struct sys_thread sys_self __attribute__((tls_model("initial-exec")));
 uint8_t sys_active[SYS_NR_MAX];
 
 static struct sys_list *enter_l[SYS_NR_MAX], *exit_l[SYS_NR_MAX];
 static struct sys_list *raw_enter, *raw_exit;
+/* the entry of a number's only enter program when it is vector-free JIT
+ * code (SYS_A_ONE): sys_enter_one runs it without walking lists */
+static const struct sys_prog *one_enter[SYS_NR_MAX];
 static struct sys_link *links;
 static struct sys_list *retired; /* never freed: a thread may walk them */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -115,11 +124,19 @@ bool sys_installed(void)
 
 /* ------------------------------------------------------------ dispatch */
 
+/* The cache is cleared where a child may have filled it in memory it
+ * shared with its parent (vfork, clone with CLONE_VM and no new TLS), and
+ * kept off in a thread whose clone SUD let run natively (tid_nocache). */
 static int32_t current_tid(struct sys_thread *t)
 {
-	if (__builtin_expect(!t->tid, 0))
-		t->tid = (int32_t)sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	return t->tid;
+	int32_t tid;
+
+	if (__builtin_expect(t->tid != 0, 1))
+		return t->tid;
+	tid = (int32_t)sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	if (!t->tid_nocache)
+		t->tid = tid;
+	return tid;
 }
 
 /* @vec: the stub saved xmm0-15. Without, a program that may touch them
@@ -244,11 +261,15 @@ static void keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
 	}
 }
 
+static inline uint64_t common_hdr(uint16_t type, int32_t pid)
+{
+	return (uint64_t)(uint32_t)pid << 32 | type;
+}
+
 int sys_enter_hook(struct sys_frame *f)
 {
 	struct sys_thread *t = &sys_self;
 	struct sys_list *raw, *l = NULL;
-	struct ctx_enter ctx;
 	int skip = 0;
 
 	if (t->busy)
@@ -259,15 +280,12 @@ int sys_enter_hook(struct sys_frame *f)
 	if (raw || l) {
 		t->busy = 1;
 		t->selector = SYS_SEL_ALLOW;
-		memset(&ctx.c, 0, sizeof(ctx.c));
-		ctx.c.pid = current_tid(t);
-		ctx.nr = (int64_t)f->nr;
-		memcpy(ctx.args, f->args, sizeof(ctx.args));
+		f->hdr = common_hdr(0, current_tid(t));
 		vm_run.override = 0;
 		if (raw)
-			run_list(raw, &ctx, sizeof(ctx), f->vec);
+			run_list(raw, f, sizeof(struct ctx_enter), f->vec);
 		if (l)
-			run_list(l, &ctx, sizeof(ctx), f->vec);
+			run_list(l, f, sizeof(struct ctx_enter), f->vec);
 		if (vm_run.override) {
 			/* bpf_override_return: the syscall is not made */
 			vm_run.override = 0;
@@ -282,6 +300,34 @@ int sys_enter_hook(struct sys_frame *f)
 	else
 		keep_sigsys_open(t, f);
 	return skip;
+}
+
+/* sys_enter_hook for a number whose only enter program is vector-free
+ * JIT code (no list walk, no sigset fix-ups: SYS_A_ONE is never set for
+ * rt_sigprocmask or rt_sigaction). */
+int sys_enter_one(struct sys_frame *f)
+{
+	struct sys_thread *t = &sys_self;
+	const struct sys_prog *e = __atomic_load_n(&one_enter[f->nr], __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(t->busy || !t->tid || !e, 0))
+		return sys_enter_hook(f);
+	t->busy = 1;
+	t->selector = SYS_SEL_ALLOW;
+	f->hdr = common_hdr(e->event_id, t->tid);
+	vm_run.prog = e->prog;
+	vm_run.cookie = e->cookie;
+	vm_run.override = 0;
+	e->fn(f, sizeof(struct ctx_enter));
+	vm_run.prog = NULL;
+	t->busy = 0;
+	t->selector = app_selector(t);
+	if (__builtin_expect(!vm_run.override, 1))
+		return 0;
+	vm_run.override = 0; /* bpf_override_return: the syscall is not made */
+	f->ret = vm_run.override_rc;
+	sys_exit_hook(f);
+	return 1;
 }
 
 /*
@@ -370,12 +416,14 @@ void sys_clone_parent(struct sys_frame *f)
 	}
 	t->clone_nr = 0;
 	t->clone_flags = 0;
+	t->tid = 0; /* a CLONE_VM child may have cached its own */
 	if (nr == SYS_clone || nr == SYS_clone3)
 		sys_exit_hook(f);
 }
 
 void sys_vfork_parent(struct sys_frame *f)
 {
+	sys_self.tid = 0; /* the child ran on this thread's memory */
 	f->ret = f->nr;
 	f->nr = SYS_vfork;
 	sys_exit_hook(f);
@@ -444,6 +492,22 @@ static bool list_vec(const struct sys_list *l)
 	return false;
 }
 
+/* The entry of the only enter program of @nr, if vector-free JIT code. */
+static const struct sys_prog *only_enter(unsigned nr)
+{
+	const struct sys_list *l = enter_l[nr];
+	const struct sys_prog *e;
+
+	if (raw_enter && l)
+		return NULL;
+	if (!l)
+		l = raw_enter;
+	if (!l || l->n != 1)
+		return NULL;
+	e = &l->e[0];
+	return e->novec ? e : NULL;
+}
+
 static void update_active(void)
 {
 	bool raw = raw_enter || raw_exit;
@@ -451,6 +515,7 @@ static void update_active(void)
 	unsigned nr;
 
 	for (nr = 0; nr < SYS_NR_MAX; nr++) {
+		const struct sys_prog *one = only_enter(nr);
 		uint8_t a = 0;
 
 		if (raw || enter_l[nr] || exit_l[nr] || watches_code(nr))
@@ -468,6 +533,10 @@ static void update_active(void)
 		if (nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 ||
 		    nr == SYS_vfork)
 			a |= SYS_A_SPECIAL;
+		/* the entry first: the stub may read it once the bit is up */
+		__atomic_store_n(&one_enter[nr], one, __ATOMIC_RELEASE);
+		if (one && !(a & (SYS_A_VEC | SYS_A_SPECIAL)))
+			a |= SYS_A_ONE;
 		__atomic_store_n(&sys_active[nr], a, __ATOMIC_RELEASE);
 	}
 }

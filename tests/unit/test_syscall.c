@@ -31,6 +31,8 @@
 #include <cmocka.h>
 
 #include "attach/sys_internal.h"
+#include "helpers/helpers.h"
+#include "insn.h"
 #include "vm/vm_internal.h"
 
 #define H_RECORD 1000	/* record the context */
@@ -440,6 +442,10 @@ static void test_vfork(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	/* posix_spawn / system use clone(CLONE_VM|CLONE_VFORK) on a new stack */
 	assert_int_equal(system("exit 3"), 3 << 8);
+	/* the children's syscalls ran on this thread's memory: its events
+	 * still carry its own thread id */
+	getppid();
+	assert_int_equal(seen[1].pid, syscall(SYS_gettid));
 	sys_prog_remove(1);
 	sys_prog_remove(2);
 }
@@ -578,6 +584,141 @@ static void test_fork(void **state)
 	sys_prog_remove(1);
 }
 
+/*
+ * Page 0, read back from /proc/self/mem: from every entry (a syscall
+ * number) the bytes decode only as jumps, cmp eax and nops up to an exit
+ * `movabs r11, <the stub>; jmp r11` (a walk by hand, not by the decoder
+ * that built it); numbers 0..511 within 20 instructions, getppid 8.
+ */
+static unsigned walk_page0(const uint8_t *pg, unsigned k, uint64_t stub)
+{
+	unsigned n = 0, p = k;
+
+	for (;;) {
+		unsigned q = p;
+
+		assert_true(p <= 4096 - 13);
+		if (pg[q] == 0x49 && pg[q + 1] == 0xbb) {
+			uint64_t imm;
+
+			memcpy(&imm, pg + q + 2, 8);
+			assert_true(imm == stub);
+			assert_memory_equal(pg + q + 10, "\x41\xff\xe3", 3);
+			return n;
+		}
+		n++;
+		assert_true(n < 1000);
+		if (pg[q] >= 0x40 && pg[q] <= 0x4f) /* a REX prefix */
+			q++;
+		if (pg[q] == 0xeb)
+			p = q + 2 + (uint32_t)(int32_t)(int8_t)pg[q + 1];
+		else if (pg[q] == 0x3d)
+			p = q + 5;
+		else if (pg[q] == 0x90 && q == p)
+			p = q + 1;
+		else
+			fail_msg("entry %u: byte %#x at %u", k, pg[q], q);
+	}
+}
+
+static void test_page0(void **state)
+{
+	uint8_t pg[4096];
+	struct sys_stats st;
+	uint64_t stub;
+	unsigned k, n, worst = 0, exit1 = 0;
+	int fd;
+
+	add(1, "syscalls/sys_enter_getpid", false);
+	sys_get_stats(&st);
+	if (!st.zpoline) {
+		sys_prog_remove(1);
+		skip();
+	}
+	stub = (uint64_t)(uintptr_t)(st.jmp_return ? sys_stub_jmp : sys_stub);
+	fd = open("/proc/self/mem", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, pg, sizeof(pg), 0), (ssize_t)sizeof(pg));
+	close(fd);
+	for (k = 0; k < 512; k++) {
+		n = walk_page0(pg, k, stub);
+		worst = n > worst ? n : worst;
+	}
+	assert_true(worst <= 20);
+	assert_true(walk_page0(pg, SYS_getppid, stub) <= 8);
+	assert_true(walk_page0(pg, SYS_read, stub) <= 10);
+	for (k = 512; k < 4096 && !exit1; k++)
+		if (pg[k] == 0x49 && pg[k + 1] == 0xbb)
+			exit1 = k;
+	assert_true(exit1 > 512);
+	for (k = 512; k < 4096 - 13; k++) /* invalid numbers: -ENOSYS */
+		if (k < exit1 || k >= exit1 + 13)
+			walk_page0(pg, k, stub);
+	sys_prog_remove(1);
+}
+
+/*
+ * A number whose only enter program is vector-free JIT code takes
+ * sys_enter_one: the program reads the stub's frame as its context (nr,
+ * args, common_type, common_pid), and bpf_override_return works there.
+ */
+static uint64_t one_rec[5];
+
+static void test_one_program(void **state)
+{
+	struct bpfx_vm *v2 = bpfx_vm_create();
+	const struct bpfx_insn rec[] = {
+		LDDW(6, (uintptr_t)one_rec),
+		LDX(ISA_DW, 2, 1, 8), STX(ISA_DW, 6, 2, 0),	/* nr */
+		LDX(ISA_DW, 2, 1, 16), STX(ISA_DW, 6, 2, 8),	/* args[0] */
+		LDX(ISA_W, 2, 1, 4), STX(ISA_DW, 6, 2, 16),	/* common_pid */
+		LDX(ISA_H, 2, 1, 0), STX(ISA_DW, 6, 2, 24),	/* common_type */
+		LDX(ISA_DW, 2, 6, 32), ALU64_IMM(ISA_ADD, 2, 1),
+		STX(ISA_DW, 6, 2, 32),				/* runs */
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	const struct bpfx_insn ovr[] = {
+		LDX(ISA_DW, 2, 1, 16), ALU64_IMM(ISA_ADD, 2, 1000),
+		CALL(58), MOV64_IMM(0, 0), EXIT(),		/* override_return */
+	};
+	struct bpfx_prog *a, *b;
+	int i;
+
+	assert_non_null(v2);
+	assert_int_equal(helpers_register_all(v2), 0);
+	a = bpfx_prog_load(v2, rec, COUNT(rec), NULL);
+	b = bpfx_prog_load(v2, ovr, COUNT(ovr), NULL);
+	assert_true(a && b && !bpfx_prog_jit(a) && !bpfx_prog_jit(b));
+	assert_true(vm_prog_vector_free(a) && vm_prog_vector_free(b));
+
+	assert_int_equal(sys_prog_add(1, "syscalls/sys_enter_getpgid", a, a->jit_entry, 0), 0);
+	assert_true(sys_active[SYS_getpgid] & SYS_A_ONE);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(syscall(SYS_getpgid, 0), getpgrp());
+	assert_int_equal(one_rec[0], SYS_getpgid);
+	assert_int_equal(one_rec[1], 0);
+	assert_int_equal(one_rec[2], syscall(SYS_gettid));
+	assert_int_equal(one_rec[3], sys_event_id("syscalls/sys_enter_getpgid"));
+	assert_true(one_rec[4] >= 10);
+
+	/* a second program: both run, through the lists */
+	assert_int_equal(sys_prog_add(2, "syscalls/sys_enter_getpgid", b, b->jit_entry, 0), 0);
+	assert_false(sys_active[SYS_getpgid] & SYS_A_ONE);
+	one_rec[4] = 0;
+	assert_int_equal(syscall(SYS_getpgid, 7), 1007);
+	assert_int_equal(one_rec[4], 1);
+	assert_int_equal(one_rec[1], 7);
+
+	/* the override alone, on the single-program path again */
+	sys_prog_remove(1);
+	assert_true(sys_active[SYS_getpgid] & SYS_A_ONE);
+	assert_int_equal(syscall(SYS_getpgid, 5), 1005);
+	assert_int_equal(one_rec[4], 1);
+	sys_prog_remove(2);
+	assert_int_equal(syscall(SYS_getpgid, 0), getpgrp());
+	bpfx_vm_destroy(v2);
+}
+
 /* A program that cannot be attached leaves the syscalls alone. */
 static void test_refused(void **state)
 {
@@ -609,6 +750,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_page0),
+		cmocka_unit_test(test_one_program),
 	};
 
 	if (argc > 1)
