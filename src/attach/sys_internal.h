@@ -51,7 +51,8 @@ struct sys_frame {
 	uint64_t nr;	   /* 8: rax at entry */
 	uint64_t args[6];  /* 16: rdi rsi rdx r10 r8 r9 */
 	uint64_t ret;	   /* 64: the result, rax on the way out */
-	uint64_t ip;	   /* 72: where the syscall returns to */
+	uint64_t ip;	   /* 72: where the syscall returns to (set where
+			    * xmm0-15 are saved: special numbers, SUD) */
 	uint64_t sp;	   /* 80: rsp in the stub: [sp] = ip */
 	uint64_t vec;	   /* 88: xmm0-15 saved (else programs that may
 			    * touch them are skipped: see SYS_A_VEC) */
@@ -76,6 +77,8 @@ struct sys_thread {
 extern __thread struct sys_thread sys_self
 	__attribute__((tls_model("initial-exec")));
 
+typedef uint64_t (*sys_jit_fn)(void *ctx, uint64_t len);
+
 /* sys_active[nr]: what the stub's fast path reads. */
 #define SYS_A_TRACED 1	/* some program wants this syscall */
 #define SYS_A_SPECIAL 2 /* stack-sensitive: rt_sigreturn, clone*, vfork */
@@ -86,6 +89,10 @@ extern __thread struct sys_thread sys_self
 #define SYS_A_EXIT 8	/* exit programs (raw or this number's) */
 #define SYS_A_ENTER 16	/* enter programs (raw or this number's) */
 #define SYS_A_ONE 32	/* ... exactly one, vector-free: sys_enter_one */
+#define SYS_A_PLAIN 64	/* ... and calling no helper: the stub calls it */
+/* SYS_A_PLAIN: the program's JIT code and event id, by number */
+extern sys_jit_fn sys_plain_fn[SYS_NR_MAX];
+extern uint16_t sys_plain_type[SYS_NR_MAX];
 extern uint8_t sys_active[SYS_NR_MAX];
 
 /* ---- syscall.c: dispatch, called by the stub and the SIGSYS handler ---- */
@@ -102,7 +109,6 @@ void sys_vfork_parent(struct sys_frame *f);
 bool sys_installed(void);
 
 /* Registry (syscall.c); @fn NULL runs the interpreter. */
-typedef uint64_t (*sys_jit_fn)(void *ctx, uint64_t len);
 struct bpfx_prog;
 int sys_prog_add(uint32_t link_id, const char *tp, const struct bpfx_prog *prog,
 		 sys_jit_fn fn, uint64_t cookie);

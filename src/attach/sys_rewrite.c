@@ -40,8 +40,9 @@
  * helpers, and no code is watched), the same without xmm0-15: the hook
  * path touches none (syscall.c is built -mgeneral-regs-only); frame.vec
  * tells the dispatch which path ran. That path calls the hooks only where
- * programs are (SYS_A_ENTER, SYS_A_EXIT), and sys_enter_one for a single
- * enter program (SYS_A_ONE). Only the red zone's top 8 bytes are lost, to
+ * programs are (SYS_A_ENTER, SYS_A_EXIT), sys_enter_one for a single
+ * enter program (SYS_A_ONE), and calls a single one that calls no helper
+ * itself (SYS_A_PLAIN). Only the red zone's top 8 bytes are lost, to
  * the call's return address (as in zpoline): code that keeps data there
  * across an inline `syscall` is not supported.
  *
@@ -88,7 +89,10 @@ _Static_assert(sizeof(struct sys_frame) == 352, "stub: frame size");
 _Static_assert(offsetof(struct sys_thread, vfork_ret) == 8, "stub: vfork_ret");
 _Static_assert(SYS_NR_MAX == 512, "stub: cmp rax, 512");
 _Static_assert(SYS_A_SPECIAL == 2 && SYS_A_VEC == 4 && SYS_A_EXIT == 8 &&
-	       SYS_A_ENTER == 16 && SYS_A_ONE == 32, "stub: sys_active bits");
+	       SYS_A_ENTER == 16 && SYS_A_ONE == 32 && SYS_A_PLAIN == 64,
+	       "stub: sys_active bits");
+_Static_assert(offsetof(struct sys_thread, busy) == 1, "stub: busy");
+_Static_assert(offsetof(struct sys_thread, tid) == 4, "stub: tid");
 
 /* clang-format off */
 __asm__(
@@ -98,8 +102,9 @@ __asm__(
 	"	.hidden sys_stub_start\n"
 	"sys_stub_start:\n"
 
-	/* SYS_SAVE_GPR: frame below the red zone; r11 = the caller's rsp;
-	 * general registers only (frame.vec = 0) */
+	/* SYS_SAVE_GPR: frame below the red zone (nr, args, sp); r11 = the
+	 * caller's rsp; general registers only (frame.vec = 0). The result
+	 * slot is written after the syscall, ip only where SYS_SAVE runs. */
 	"	.macro SYS_SAVE_GPR\n"
 	"	movq %rsp, %r11\n"
 	"	leaq -128(%rsp), %rsp\n"
@@ -112,9 +117,6 @@ __asm__(
 	"	movq %r10, 40(%rsp)\n"
 	"	movq %r8, 48(%rsp)\n"
 	"	movq %r9, 56(%rsp)\n"
-	"	movq %rax, 64(%rsp)\n"
-	"	movq (%r11), %rcx\n"
-	"	movq %rcx, 72(%rsp)\n"
 	"	movq %r11, 80(%rsp)\n"
 	"	movq $0, 88(%rsp)\n"
 	"	cld\n"
@@ -123,6 +125,9 @@ __asm__(
 	/* SYS_SAVE: the same and xmm0-15 (frame.vec = 1) */
 	"	.macro SYS_SAVE\n"
 	"	SYS_SAVE_GPR\n"
+	"	movq %rax, 64(%rsp)\n"
+	"	movq (%r11), %rcx\n"
+	"	movq %rcx, 72(%rsp)\n"
 	"	movq $1, 88(%rsp)\n"
 	"	movaps %xmm0, 96(%rsp)\n"
 	"	movaps %xmm1, 112(%rsp)\n"
@@ -218,20 +223,23 @@ __asm__(
 	"	jnz .Lspecial\\name\n"
 	"	testb $4, (%rcx,%rax)\n"
 	"	jnz .Lvec\\name\n"
-	"	SYS_SAVE_GPR\n"			/* rcx: the caller's ip */
+	"	SYS_SAVE_GPR\n"
 	"	leaq sys_active(%rip), %rcx\n"
 	"	movzbl (%rcx,%rax), %ecx\n"
 	"	testb $16, %cl\n"		/* SYS_A_ENTER */
 	"	jz 2f\n"
-	"	movq %rsp, %rdi\n"
-	"	testb $32, %cl\n"		/* SYS_A_ONE */
+	"	testb $64, %cl\n"		/* SYS_A_PLAIN */
+	"	jnz 8f\n"
+	"6:	movq %rsp, %rdi\n"
+	"	leaq sys_active(%rip), %rcx\n"
+	"	testb $32, (%rcx,%rax)\n"	/* SYS_A_ONE */
 	"	jz 4f\n"
 	"	call sys_enter_one\n"
 	"	jmp 5f\n"
 	"4:	call sys_enter_hook\n"
 	"5:	testl %eax, %eax\n"
 	"	jnz 3f\n"
-	"	SYS_ARGS\n"
+	"7:	SYS_ARGS\n"
 	"2:	syscall\n"
 	"	movq %rax, 64(%rsp)\n"
 	"	movq 8(%rsp), %rcx\n"
@@ -241,6 +249,29 @@ __asm__(
 	"	movq %rsp, %rdi\n"
 	"	call sys_exit_hook\n"
 	"3:	SYS_LEAVE_GPR \\jmp\n"
+	/* SYS_A_PLAIN: the one enter program calls no helper, so it needs
+	 * no run state and makes no syscall: called from here, on the frame
+	 * (its first 64 bytes are the context). The thread's syscalls while
+	 * bpfx's own code runs (busy) pass untraced, registers intact. */
+	"8:	movq sys_self@gottpoff(%rip), %r11\n"
+	"	cmpb $0, %fs:1(%r11)\n"	/* busy */
+	"	jne 2b\n"
+	"	movl %fs:4(%r11), %edx\n"	/* tid, 0 not known yet */
+	"	testl %edx, %edx\n"
+	"	jz 6b\n"
+	"	leaq sys_plain_fn(%rip), %rcx\n"
+	"	movq (%rcx,%rax,8), %rcx\n"
+	"	testq %rcx, %rcx\n"		/* detached meanwhile */
+	"	jz 6b\n"
+	"	shlq $32, %rdx\n"
+	"	leaq sys_plain_type(%rip), %rdi\n"
+	"	movzwl (%rdi,%rax,2), %edi\n"
+	"	orq %rdi, %rdx\n"
+	"	movq %rdx, (%rsp)\n"		/* common_type, common_pid */
+	"	movq %rsp, %rdi\n"
+	"	movl $64, %esi\n"
+	"	call *%rcx\n"
+	"	jmp 7b\n"
 
 	".Lvec\\name:\n"
 	"	SYS_SAVE\n"

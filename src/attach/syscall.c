@@ -57,6 +57,7 @@ struct sys_prog {
 	uint32_t link_id;
 	uint16_t event_id;
 	bool novec;	/* vm_prog_vector_free() */
+	bool plain;	/* vm_prog_helper_free(): needs no vm_run */
 };
 
 struct sys_list {
@@ -106,6 +107,8 @@ _Static_assert(__builtin_offsetof(struct sys_frame, nr) ==
 
 __thread struct sys_thread sys_self __attribute__((tls_model("initial-exec")));
 uint8_t sys_active[SYS_NR_MAX];
+sys_jit_fn sys_plain_fn[SYS_NR_MAX];
+uint16_t sys_plain_type[SYS_NR_MAX];
 
 static struct sys_list *enter_l[SYS_NR_MAX], *exit_l[SYS_NR_MAX];
 static struct sys_list *raw_enter, *raw_exit;
@@ -315,6 +318,12 @@ int sys_enter_one(struct sys_frame *f)
 	t->busy = 1;
 	t->selector = SYS_SEL_ALLOW;
 	f->hdr = common_hdr(e->event_id, t->tid);
+	if (e->plain) {
+		e->fn(f, sizeof(struct ctx_enter));
+		t->busy = 0;
+		t->selector = app_selector(t);
+		return 0;
+	}
 	vm_run.prog = e->prog;
 	vm_run.cookie = e->cookie;
 	vm_run.override = 0;
@@ -533,9 +542,20 @@ static void update_active(void)
 		if (nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 ||
 		    nr == SYS_vfork)
 			a |= SYS_A_SPECIAL;
-		/* the entry first: the stub may read it once the bit is up */
+		/* the entries first: the stub may read them once the bit is up
+		 * (and finds NULL, then takes the lists, if it read it before
+		 * they changed) */
+		if (one && (a & (SYS_A_VEC | SYS_A_SPECIAL)))
+			one = NULL;
 		__atomic_store_n(&one_enter[nr], one, __ATOMIC_RELEASE);
-		if (one && !(a & (SYS_A_VEC | SYS_A_SPECIAL)))
+		if (one && one->plain) {
+			__atomic_store_n(&sys_plain_type[nr], one->event_id, __ATOMIC_RELAXED);
+			__atomic_store_n(&sys_plain_fn[nr], one->fn, __ATOMIC_RELEASE);
+			a |= SYS_A_PLAIN;
+		} else {
+			__atomic_store_n(&sys_plain_fn[nr], NULL, __ATOMIC_RELEASE);
+		}
+		if (one)
 			a |= SYS_A_ONE;
 		__atomic_store_n(&sys_active[nr], a, __ATOMIC_RELEASE);
 	}
@@ -577,7 +597,8 @@ int sys_prog_add(uint32_t link_id, const char *tp, const struct bpfx_prog *prog,
 {
 	struct sys_prog ent = { .prog = prog, .fn = fn, .cookie = cookie,
 				.link_id = link_id,
-				.novec = fn && vm_prog_vector_free(prog) };
+				.novec = fn && vm_prog_vector_free(prog),
+				.plain = fn && vm_prog_helper_free(prog) };
 	struct sys_list **slot, *nl;
 	struct sys_link *k;
 	struct sys_tp p;
