@@ -64,7 +64,7 @@ struct sys_thread {
 	uint8_t selector;  /* 0: the SUD selector byte of this thread */
 	uint8_t busy;	   /* 1: inside dispatch: nested syscalls pass */
 	uint8_t sud;	   /* 2: SUD is on for this thread */
-	uint8_t tid_nocache; /* 3: see current_tid() */
+	uint8_t pad0;
 	int32_t tid;	   /* 4: cached gettid(), 0 unknown */
 	uint64_t vfork_ret; /* 8: vfork's return address, off the stack */
 	uint64_t clone_nr;  /* clone/clone3 in flight (parent side) */
@@ -155,7 +155,10 @@ int sys_sud_all_threads(void);	/* ask the other threads to turn it on */
 /* The net: off until the process has code rewriting cannot cover
  * ($BPFX_SYSCALL_SUD=always|never overrides). */
 void sys_sud_net_on(void);
-void sys_sud_net_reset(void);	/* at uninstall: threads heal themselves */
+void sys_sud_net_reset(void);	/* at uninstall: threads turn it off */
+/* The application's rt_sigaction(SIGSYS): 1 when done (*ret), 0 if the
+ * kernel should do it. */
+int sys_sud_sigaction(uint64_t act, uint64_t oldact, long *ret);
 bool sys_sud_net(void);
 bool sys_sud_ready(void);
 extern uint64_t sys_sud_trap_count;

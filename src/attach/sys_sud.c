@@ -17,9 +17,12 @@
  *     it now (sys_rewrite_lazy) and resume at it, so it is trapped once;
  *   - rt_sigreturn: resume at a `syscall` inside the stub section with
  *     the same registers, so the kernel sees the caller's signal frame;
- *   - clone/clone3/vfork/rt_sigprocmask/rt_sigsuspend, which cannot run
- *     inside a signal handler: resume at the site with the selector open
- *     (the syscall passes untraced; the next dispatch closes it again);
+ *   - clone/clone3/vfork, which cannot run inside a signal handler:
+ *     resume in the stub as a rewritten site would (enter_stub), which
+ *     traces them and turns SUD on in the new thread or child;
+ *   - rt_sigprocmask: done on the mask the handler's return restores;
+ *   - rt_sigsuspend: resume at the site with the selector open (it
+ *     passes untraced; the next dispatch closes it again);
  *   - anything else: run it here between sys_enter_hook and
  *     sys_exit_hook and put the result in the interrupted context's rax.
  * When interception has been removed, a trapped thread opens its selector
@@ -66,7 +69,8 @@ struct ksigaction {
 
 uint64_t sys_sud_trap_count;
 static bool net; /* SUD wanted in every thread */
-static struct ksigaction old_sa;
+static struct ksigaction old_sa; /* the application's SIGSYS action */
+static bool handler_on;		 /* the kernel has on_sigsys for SIGSYS */
 static int sud_state; /* 0 unknown, 1 ready, -errno unavailable */
 
 static uint8_t app_selector(const struct sys_thread *t)
@@ -129,6 +133,26 @@ static long sigprocmask_in_frame(ucontext_t *uc)
 	return 0;
 }
 
+/*
+ * clone, clone3, vfork: resume in the stub as a rewritten site's `call
+ * *%rax` would enter it (the return address pushed, rax and the argument
+ * registers as they are). Its special path gives a child on a new stack
+ * its return address, keeps vfork's off the shared stack, runs the
+ * programs and turns SUD on in the new thread or child; its `syscall`
+ * lies in the range SUD lets through. false if the stack cannot take
+ * the return address.
+ */
+static bool enter_stub(greg_t *g)
+{
+	uint64_t ret = (uint64_t)g[REG_RIP];
+
+	if (vm_nofault_copy((void *)(uintptr_t)(g[REG_RSP] - 8), &ret, 8))
+		return false;
+	g[REG_RSP] -= 8;
+	g[REG_RIP] = (greg_t)(uintptr_t)sys_stub;
+	return true;
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	struct sys_thread *t = &sys_self;
@@ -142,6 +166,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	if (si->si_code == SI_QUEUE && si->si_value.sival_int == SUD_MAGIC) {
 		if (sys_installed() && sys_sud_net() && !t->sud)
 			sys_sud_thread_on();
+		else if (!sys_installed() && t->sud)
+			sys_sud_thread_off(); /* uninstalled: off for good */
 		else
 			t->selector = sel;
 		return;
@@ -174,11 +200,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	case SYS_clone:
 	case SYS_clone3:
 	case SYS_vfork:
-		/* a child sharing this memory, or a copy of it, would see
-		 * this thread's cached tid as its own */
-		t->tid = 0;
-		t->tid_nocache = 1;
-		/* fallthrough */
+		if (enter_stub(g)) {
+			t->selector = app_selector(t);
+			return;
+		}
+		/* no stack to push on: natively, untraced */
+		__attribute__((fallthrough));
 	case SYS_rt_sigsuspend:
 		g[REG_RIP] -= 2; /* natively, with the selector open */
 		return;
@@ -197,7 +224,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	f.vec = 1; /* the kernel saved the vector state in the signal frame */
 	f.sp = (uint64_t)g[REG_RSP];
 	if (!sys_enter_hook(&f)) {
-		t->selector = SYS_SEL_ALLOW;
+		/* the selector stays closed: syscalls of a handler of a signal
+		 * arriving meanwhile are traced (this one passes: sys_raw6 is
+		 * in the stub's range) */
 		f.ret = (uint64_t)sys_raw6((long)nr, (long)f.args[0], (long)f.args[1],
 					   (long)f.args[2], (long)f.args[3],
 					   (long)f.args[4], (long)f.args[5]);
@@ -236,7 +265,34 @@ int sys_sud_init(void)
 		return 0;
 	old_sa = cur;
 	r = sys_raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
+	__atomic_store_n(&handler_on, !r, __ATOMIC_RELEASE);
 	return (int)r;
+}
+
+/*
+ * rt_sigaction(SIGSYS, act, oldact) made by the application while
+ * on_sigsys is the kernel's handler: the application's action becomes
+ * the one that SIGSYS not sent by SUD (seccomp's) chains to, oldact gets
+ * the previous one, and the kernel keeps ours. A host that resets SIGSYS
+ * (cmocka does after every test; sandboxes install their own) would
+ * otherwise leave SUD's next SIGSYS to kill the process. 1 with *ret set
+ * when done here, 0 to let the kernel do it.
+ */
+int sys_sud_sigaction(uint64_t act, uint64_t oldact, long *ret)
+{
+	struct ksigaction na, prev = old_sa;
+
+	if (!__atomic_load_n(&handler_on, __ATOMIC_ACQUIRE))
+		return 0;
+	*ret = -EFAULT;
+	if (act && vm_nofault_copy(&na, (const void *)(uintptr_t)act, sizeof(na)))
+		return 1;
+	if (oldact && vm_nofault_copy((void *)(uintptr_t)oldact, &prev, sizeof(prev)))
+		return 1;
+	if (act)
+		old_sa = na;
+	*ret = 0;
+	return 1;
 }
 
 bool sys_sud_net(void)
@@ -260,9 +316,12 @@ void sys_sud_net_on(void)
 	}
 }
 
+/* At uninstall: every other thread is asked to turn SUD off (one that
+ * traps first heals itself: on_sigsys opens its selector). */
 void sys_sud_net_reset(void)
 {
-	__atomic_store_n(&net, false, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&net, false, __ATOMIC_ACQ_REL))
+		sys_sud_all_threads();
 }
 
 bool sys_sud_ready(void)
@@ -270,15 +329,20 @@ bool sys_sud_ready(void)
 	return sud_state > 0;
 }
 
+/* SUD on in the calling thread, SIGSYS unblocked there first: a thread
+ * that blocked it before interception came (the agent's does: it blocks
+ * every signal) would be killed by its first trap. */
 int sys_sud_thread_on(void)
 {
 	struct sys_thread *t = &sys_self;
 	const char *s = sys_stub_start;
+	uint64_t sigsys = 1ull << (SIGSYS - 1);
 	long r;
 
 	if (sud_state <= 0)
 		return sud_state ? sud_state : -ENOSYS;
 	t->selector = SYS_SEL_ALLOW;
+	sys_raw6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sigsys, 0, 8, 0, 0);
 	r = sys_raw6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
 		     (long)(uintptr_t)s, (long)(sys_stub_end - s),
 		     (long)(uintptr_t)&t->selector, 0);
@@ -301,7 +365,8 @@ void sys_sud_thread_off(void)
 	t->selector = SYS_SEL_ALLOW;
 }
 
-/* Ask every other thread of the process to turn SUD on for itself. */
+/* Ask every other thread of the process to turn SUD on for itself (off,
+ * once interception is uninstalled). */
 int sys_sud_all_threads(void)
 {
 	siginfo_t si;

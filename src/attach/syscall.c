@@ -128,18 +128,12 @@ bool sys_installed(void)
 /* ------------------------------------------------------------ dispatch */
 
 /* The cache is cleared where a child may have filled it in memory it
- * shared with its parent (vfork, clone with CLONE_VM and no new TLS), and
- * kept off in a thread whose clone SUD let run natively (tid_nocache). */
+ * shared with its parent (vfork, clone with CLONE_VM and no new TLS). */
 static int32_t current_tid(struct sys_thread *t)
 {
-	int32_t tid;
-
-	if (__builtin_expect(t->tid != 0, 1))
-		return t->tid;
-	tid = (int32_t)sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	if (!t->tid_nocache)
-		t->tid = tid;
-	return tid;
+	if (__builtin_expect(!t->tid, 0))
+		t->tid = (int32_t)sys_raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	return t->tid;
 }
 
 /* @vec: the stub saved xmm0-15. Without, a program that may touch them
@@ -237,11 +231,15 @@ void sys_exit_hook(struct sys_frame *f)
  * sa_mask: any syscall SUD catches then would be fatal. So SIGSYS never
  * gets blocked: rt_sigprocmask and rt_sigaction go to the kernel with it
  * taken out of their sets (as lazypoline does). An application cannot
- * block SIGSYS under bpfx; it can still catch or ignore it.
+ * block SIGSYS under bpfx; it can still catch or ignore it: while SUD's
+ * handler is in place, an rt_sigaction of SIGSYS itself is done on the
+ * action SUD's handler chains to (sys_sud_sigaction). 1: done here,
+ * f->ret holds the result.
  */
-static void keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
+static int keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
 {
 	const uint64_t bit = 1ull << (SIGSYS - 1);
+	long rc;
 
 	if (f->nr == SYS_rt_sigprocmask) {
 		if (!f->args[1] || f->args[3] != 8 ||
@@ -249,19 +247,25 @@ static void keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
 		    vm_nofault_copy(&t->mask_copy,
 				    (const void *)(uintptr_t)f->args[1], 8) ||
 		    !(t->mask_copy & bit))
-			return;	/* bad ones: the kernel's answer stands */
+			return 0; /* bad ones: the kernel's answer stands */
 		t->mask_copy &= ~bit;
 		f->args[1] = (uint64_t)(uintptr_t)&t->mask_copy;
 	} else if (f->nr == SYS_rt_sigaction) {
+		if (f->args[0] == SIGSYS && f->args[3] == 8 &&
+		    sys_sud_sigaction(f->args[1], f->args[2], &rc)) {
+			f->ret = (uint64_t)rc;
+			return 1;
+		}
 		/* struct kernel_sigaction: handler, flags, restorer, mask */
 		if (!f->args[1] || f->args[3] != 8 ||
 		    vm_nofault_copy(t->act_copy,
 				    (const void *)(uintptr_t)f->args[1], 32) ||
 		    !(t->act_copy[3] & bit))
-			return;
+			return 0;
 		t->act_copy[3] &= ~bit;
 		f->args[1] = (uint64_t)(uintptr_t)t->act_copy;
 	}
+	return 0;
 }
 
 static inline uint64_t common_hdr(uint16_t type, int32_t pid)
@@ -298,10 +302,10 @@ int sys_enter_hook(struct sys_frame *f)
 		t->busy = 0;
 	}
 	t->selector = app_selector(t);
+	if (!skip)
+		skip = keep_sigsys_open(t, f);
 	if (skip)
 		sys_exit_hook(f);
-	else
-		keep_sigsys_open(t, f);
 	return skip;
 }
 
