@@ -223,7 +223,8 @@ int main(int argc, char **argv)
 	printf("bench/syscall: ns per syscall, median of %d runs; %ld getppid, %ld x "
 	       "open/read/close per run\n", RUNS, n, n / 10);
 	printf("interception: %s%s; %u sites rewritten; the stub returns by %s\n",
-	       st.zpoline ? "zpoline (page 0 trampoline)" : "SUD only",
+	       st.zpoline ? "zpoline (page 0 trampoline)" :
+	       st.trampolines ? "per-site trampolines (no page 0)" : "SUD only",
 	       st.sud ? " + Syscall User Dispatch net" : "", st.sites,
 	       st.jmp_return ? "jmp" : "ret");
 	if (kskip)

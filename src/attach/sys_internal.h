@@ -64,7 +64,7 @@ struct sys_thread {
 	uint8_t selector;  /* 0: the SUD selector byte of this thread */
 	uint8_t busy;	   /* 1: inside dispatch: nested syscalls pass */
 	uint8_t sud;	   /* 2: SUD is on for this thread */
-	uint8_t pad0;
+	uint8_t in_sud;	   /* 3: in the SIGSYS handler's dispatch */
 	int32_t tid;	   /* 4: cached gettid(), 0 unknown */
 	uint64_t vfork_ret; /* 8: vfork's return address, off the stack */
 	uint64_t clone_nr;  /* clone/clone3 in flight (parent side) */
@@ -117,6 +117,7 @@ int sys_prog_remove(uint32_t link_id);
 /* ---- sys_rewrite.c ---- */
 struct sys_stats {
 	bool zpoline;	    /* page 0 trampoline in use */
+	bool trampolines;   /* per-site trampolines in use (no page 0) */
 	bool sud;	    /* Syscall User Dispatch available */
 	bool jmp_return;    /* the stub returns by jmp, not ret */
 	uint32_t sites;	    /* syscall instructions rewritten now */

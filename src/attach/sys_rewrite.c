@@ -425,15 +425,22 @@ long sys_return_probe(long n, long jmp);
 #define MAX_SITES 32768
 #define MAX_MAPS 1024
 
+/* A rewritten site: @len bytes at @at were @orig, are @patch now. */
 struct site {
 	uint64_t addr;	/* the syscall instruction */
+	uint64_t at;	/* the patch: addr, or the instruction before it */
+	uint64_t trap;	/* where a thread meeting our int3 at @at goes
+			 * (0: as `call *%rax` from @addr would) */
 	int prot;	/* its mapping's protection */
+	uint8_t len;	/* 2, or 5 (a jmp over the previous instruction) */
+	uint8_t orig[5], patch[5];
 };
 
 static struct site sites[MAX_SITES];
 static uint32_t nsites;
 static volatile int rw_lock;	/* spinlock: install/uninstall/lazy */
 static bool page0;		/* the sled is mapped */
+static bool per_site;		/* no page 0: per-site trampolines */
 static struct sys_stats stats;
 static long page_size = 4096;
 
@@ -719,12 +726,9 @@ static void store2(uint64_t a, uint16_t v)
 	__asm__ volatile("movw %1, (%0)" : : "r"(a), "r"(v) : "memory");
 }
 
-static uint16_t load2(uint64_t a)
+static void store1(uint64_t a, uint8_t v)
 {
-	uint16_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 2);
-	return v;
+	__atomic_store_n((uint8_t *)(uintptr_t)a, v, __ATOMIC_RELEASE);
 }
 
 static int set_prot(uint64_t a, uint64_t len, int prot)
@@ -735,49 +739,45 @@ static int set_prot(uint64_t a, uint64_t len, int prot)
 	return (int)sys_raw6(SYS_mprotect, (long)s, (long)(e - s), prot, 0, 0, 0);
 }
 
-/* Can site @a be rewritten with one 2-byte store? Not across a cache line
- * (the store would not be atomic there), never in our own stub. */
-static bool rewritable(uint64_t a)
+/* Does a 2-byte store at @a cross a cache line (1 site in 64)? */
+static bool straddling(uint64_t a)
 {
-	return (a & 63) != 63 && !in_stub(a);
+	return (a & 63) == 63;
 }
 
 /*
- * Sites that straddle a cache line are rewritten int3-first (the protocol
- * of src/hook/patch.c): `cc 05`, serialize, `cc d0`, serialize, `ff d0`,
- * serialize; back the same way. A thread that meets the int3 meanwhile
- * gets SIGTRAP, and site_trap() does for it what `call *%rax` does: push
- * the return address, go to page 0. Such sites are remembered for good
- * (the list only grows; page 0 stays mapped), so a late SIGTRAP is still
- * recognised after uninstall.
+ * Where one 2-byte store cannot do (a 5-byte patch, or 2 bytes across a
+ * cache line), the int3 protocol of src/hook/patch.c: int3 at the first
+ * byte, serialize, the other bytes, serialize, the first byte, serialize
+ * (back the same way). A thread that meets the int3 meanwhile gets
+ * SIGTRAP and site_trap() sends it where the patched code would: to the
+ * trampoline, or as `call *%rax` would. Such places are remembered for
+ * good (the list only grows), so a late SIGTRAP is still recognised.
  */
-#define MAX_STRADDLE 1024
-static uint64_t straddle[MAX_STRADDLE];
-static uint32_t nstraddle;
+#define MAX_TRAPS 4096
+struct trap_site {
+	uint64_t at, to;
+};
+static struct trap_site traps[MAX_TRAPS];
+static uint32_t ntraps;
 
-static bool straddling(uint64_t a)
-{
-	return (a & 63) == 63 && !in_stub(a);
-}
-
-static void store1(uint64_t a, uint8_t v)
-{
-	__atomic_store_n((uint8_t *)(uintptr_t)a, v, __ATOMIC_RELEASE);
-}
-
-/* SIGTRAP fallback of src/hook: an int3 of ours at a straddling site? */
+/* SIGTRAP fallback of src/hook: an int3 of ours? */
 static bool site_trap(void *uc)
 {
 	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
 	uint64_t a = (uint64_t)g[REG_RIP] - 1;
-	uint32_t i, n = __atomic_load_n(&nstraddle, __ATOMIC_ACQUIRE);
+	uint32_t i, n = __atomic_load_n(&ntraps, __ATOMIC_ACQUIRE);
 
-	for (i = 0; i < n && straddle[i] != a; i++)
+	for (i = 0; i < n && traps[i].at != a; i++)
 		;
 	if (i == n)
 		return false;
 	if (*(volatile uint8_t *)(uintptr_t)a != 0xcc) {
 		g[REG_RIP] = (greg_t)a;	/* patched since: run what is there */
+		return true;
+	}
+	if (traps[i].to) {
+		g[REG_RIP] = (greg_t)traps[i].to;
 		return true;
 	}
 	g[REG_RSP] -= 8;		/* call *%rax */
@@ -786,47 +786,386 @@ static bool site_trap(void *uc)
 	return true;
 }
 
-/* Rewrite (to = 0xd0ff) or restore (to = 0x050f) the straddling sites
- * listed in @as (the pages are writable). */
-static void straddle_write(const uint64_t *as, uint32_t n, uint16_t to)
+static bool remember_trap(uint64_t at, uint64_t to)
 {
 	uint32_t i;
 
-	if (!n)
-		return;
-	for (i = 0; i < n; i++)
-		store1(as[i], 0xcc);
-	hook_sync_core();
-	for (i = 0; i < n; i++)
-		store1(as[i] + 1, (uint8_t)(to >> 8));
-	hook_sync_core();
-	for (i = 0; i < n; i++)
-		store1(as[i], (uint8_t)to);
-	hook_sync_core();
-}
-
-static bool remember_straddle(uint64_t a)
-{
-	uint32_t i;
-
-	for (i = 0; i < nstraddle; i++)
-		if (straddle[i] == a)
+	for (i = 0; i < ntraps; i++) {
+		if (traps[i].at == at) {
+			__atomic_store_n(&traps[i].to, to, __ATOMIC_RELEASE);
 			return true;
-	if (nstraddle == MAX_STRADDLE || hook_runtime_init())
+		}
+	}
+	if (ntraps == MAX_TRAPS || hook_runtime_init())
 		return false;
 	hook_set_trap_fallback(site_trap);
-	straddle[nstraddle] = a;
-	__atomic_store_n(&nstraddle, nstraddle + 1, __ATOMIC_RELEASE);
+	traps[ntraps].at = at;
+	traps[ntraps].to = to;
+	__atomic_store_n(&ntraps, ntraps + 1, __ATOMIC_RELEASE);
 	return true;
 }
 
+static bool needs_int3(const struct site *s)
+{
+	return s->len != 2 || straddling(s->at);
+}
+
+/* Write @restore ? orig : patch of sites [first, first + n) (their pages
+ * writable), serializing the cores three times for all of them. */
+static void write_sites(uint32_t first, uint32_t n, bool restore)
+{
+	uint32_t i, k, slow = 0;
+
+	for (i = first; i < first + n; i++) {
+		const struct site *s = &sites[i];
+		const uint8_t *b = restore ? s->orig : s->patch;
+
+		if (!needs_int3(s)) {
+			store2(s->at, (uint16_t)(b[0] | b[1] << 8));
+			continue;
+		}
+		store1(s->at, 0xcc);
+		slow++;
+	}
+	if (!slow)
+		return;
+	hook_sync_core();
+	for (i = first; i < first + n; i++) {
+		const struct site *s = &sites[i];
+
+		if (needs_int3(s))
+			for (k = 1; k < s->len; k++)
+				store1(s->at + k, (restore ? s->orig : s->patch)[k]);
+	}
+	hook_sync_core();
+	for (i = first; i < first + n; i++)
+		if (needs_int3(&sites[i]))
+			store1(sites[i].at, (restore ? sites[i].orig : sites[i].patch)[0]);
+	hook_sync_core();
+}
+
+/* ------------------------------------------------ per-site trampolines */
+
+/*
+ * Without page 0 (no CAP_SYS_RAWIO; $BPFX_SYSCALL_REWRITE=sites forces
+ * it) a site cannot become `call *%rax`: it jumps to a trampoline of its
+ * own instead, found one of two ways:
+ *
+ *   island: the 2-byte `syscall` becomes `jmp rel8` to an island, 5 bytes
+ *           of dead padding (nops or int3s right after a ret or jmp, no
+ *           branch into them) within reach, which become `jmp rel32
+ *           tramp`; one atomic store switches the site, as with zpoline;
+ *   pre:    where no island is in reach, the instruction right before the
+ *           syscall, if it is 5 bytes or more, position independent and
+ *           no branch target (glibc's `mov eax, NR`), becomes `jmp rel32
+ *           tramp`, and the trampoline runs a copy of it first. The
+ *           syscall's own bytes stay: a thread stopped between the two
+ *           instructions makes that one syscall untraced.
+ *
+ *   tramp:  [the copied instruction]  call *[rip+slot]  jmp site+2
+ *
+ * So the stub is entered as from page 0: rax the number, the return
+ * address pushed (into the red zone, as zpoline's call). Sites with
+ * neither are left to SUD (the net goes on). In Debian 12's libc, 473 of
+ * 526 sites get an island, 34 a pre trampoline, 19 stay with SUD.
+ * Trampolines and islands are made once per site and kept: a thread may
+ * sit in one after uninstall; the next install reuses them while the
+ * bytes around are unchanged.
+ */
+#define TRAMP_SIZE 32
+#define MAX_TRAMPS 16384
+#define ISLAND_REACH 127
+
+struct tramp {
+	uint64_t site;	 /* the syscall */
+	uint64_t island; /* its island, 0: pre */
+	uint64_t entry;	 /* the trampoline */
+	uint8_t plen;	 /* pre: the copied instruction's length */
+	uint8_t prev[15]; /* pre: its bytes */
+};
+static struct tramp tramps[MAX_TRAMPS];
+static uint32_t ntramps;
+static uint64_t tramp_stub; /* the stub copy the trampolines call */
+
+/* What the sweep of one mapping learnt (heap: sites_scan frees it). */
+struct sweep {
+	uint64_t *targets; /* branch / RIP-relative targets, sorted */
+	size_t ntargets, cap;
+	uint64_t (*pads)[2]; /* dead padding runs [start, end), in order */
+	size_t npads, pcap;
+};
+
+static bool push_u64(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		uint64_t *na = realloc(*a, nc * sizeof(**a));
+
+		if (!na)
+			return false;
+		*a = na;
+		*cap = nc;
+	}
+	(*a)[(*n)++] = v;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is some branch target inside (lo, hi)? */
+static bool target_inside(const struct sweep *w, uint64_t lo, uint64_t hi)
+{
+	size_t a = 0, b = w->ntargets;
+
+	while (a < b) { /* first target > lo */
+		size_t m = (a + b) / 2;
+
+		if (w->targets[m] <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a < w->ntargets && w->targets[a] < hi;
+}
+
+/* Take 5 bytes of padding within rel8 reach of the jmp at @site (which
+ * ends at site + 2); 0 if none. */
+static uint64_t take_island(struct sweep *w, uint64_t site)
+{
+	uint64_t from = site + 2;
+	size_t i;
+
+	for (i = 0; i < w->npads; i++) {
+		uint64_t s = w->pads[i][0], e = w->pads[i][1], a;
+
+		if (e < from - 128 + 5 || s > from + ISLAND_REACH)
+			continue;
+		a = s > from - 128 ? s : from - 128;
+		if (a + 5 > e || a > from + ISLAND_REACH)
+			continue;
+		if (target_inside(w, a - 1, a + 5))
+			continue;
+		w->pads[i][0] = a + 5; /* the run's bytes before a stay dead */
+		return a;
+	}
+	return 0;
+}
+
+static struct tramp *tramp_find(uint64_t site)
+{
+	uint32_t i;
+
+	for (i = ntramps; i-- > 0;)
+		if (tramps[i].site == site)
+			return &tramps[i];
+	return NULL;
+}
+
+/* Build the trampoline of @t (prev/plen set for pre); 0 or -errno. */
+static int tramp_build(struct tramp *t)
+{
+	uint64_t lo = t->site > (1ull << 31) - (64ull << 20) ?
+			      t->site - (1ull << 31) + (64ull << 20) : 0;
+	uint64_t hi = t->site + (1ull << 31) - (64ull << 20);
+	struct hook_mem m;
+	struct hook_buf b;
+	int err = hook_mem_alloc(lo, hi, TRAMP_SIZE, &m);
+
+	if (err)
+		return err;
+	b = (struct hook_buf){ .p = m.rw, .base = m.exec, .cap = TRAMP_SIZE };
+	hook_emit(&b, t->prev, t->plen);
+	hook_emit1(&b, 0xff);			/* call *[rip+slot] */
+	hook_emit1(&b, 0x15);
+	hook_emit4(&b, 5);			/* slot: after the jmp */
+	hook_emit1(&b, 0xe9);			/* jmp site+2 */
+	hook_emit4(&b, (uint32_t)(t->site + 2 - (hook_pc(&b) + 4)));
+	hook_emit8(&b, tramp_stub);
+	if (b.err)
+		return b.err;
+	t->entry = m.exec;
+	return 0;
+}
+
+/* The site at @a, whose previous instruction is [pa, a) (@ppic: movable),
+ * as a struct site with its trampoline; false: left to SUD. */
+static bool plan_site(struct sweep *w, uint64_t a, uint64_t pa, bool ppic,
+		      struct site *s)
+{
+	struct tramp *t = tramp_find(a);
+	uint64_t island = 0;
+	unsigned plen = (unsigned)(a - pa);
+
+	if (t && t->island && t->entry) {
+		/* ours from an earlier install, if its island still jumps to
+		 * its trampoline (else the library changed: start again) */
+		int64_t j = (int64_t)(t->entry - (t->island + 5));
+		uint8_t jmp[5] = { 0xe9 };
+
+		memcpy(jmp + 1, &j, 4);
+		if (!memcmp((const void *)(uintptr_t)t->island, jmp, 5))
+			island = t->island;
+		else
+			t->entry = t->island = 0;
+	}
+	if (island) {
+		/* reused */
+	} else if (!t || !t->entry) {
+		if (!t) {
+			if (ntramps == MAX_TRAMPS)
+				return false;
+			t = &tramps[ntramps];
+			memset(t, 0, sizeof(*t));
+			t->site = a;
+		}
+		island = take_island(w, a);
+		if (!island) {
+			if (!pa || !ppic || plen < 5 || plen > sizeof(t->prev) ||
+			    target_inside(w, pa, a + 2))
+				return false;
+			t->plen = (uint8_t)plen;
+			memcpy(t->prev, (const void *)(uintptr_t)pa, plen);
+		}
+		t->island = island;
+		if (tramp_build(t))
+			return false;
+		if (t == &tramps[ntramps])
+			ntramps++;
+	} else if (!pa || a - pa != t->plen ||
+		   memcmp((const void *)(uintptr_t)pa, t->prev, t->plen)) {
+		return false; /* not the code it was built for */
+	}
+	memset(s, 0, sizeof(*s));
+	s->addr = a;
+	if (island) {
+		int64_t d = (int64_t)(island - (a + 2));
+		int64_t j = (int64_t)(t->entry - (island + 5));
+		uint8_t jmp[5] = { 0xe9 };
+
+		if (!hook_rel32_ok(j))
+			return false;
+		memcpy(jmp + 1, &j, 4);
+		/* the island is dead code: written as is, before the site */
+		if (memcmp((const void *)(uintptr_t)island, jmp, 5))
+			memcpy((void *)(uintptr_t)island, jmp, 5);
+		s->at = a;
+		s->len = 2;
+		s->patch[0] = 0xeb;
+		s->patch[1] = (uint8_t)(int8_t)d;
+		s->trap = island;
+	} else {
+		int64_t j = (int64_t)(t->entry - (pa + 5));
+
+		if (!hook_rel32_ok(j))
+			return false;
+		s->at = pa;
+		s->len = 5;
+		s->patch[0] = 0xe9;
+		memcpy(s->patch + 1, &j, 4);
+		s->trap = t->entry;
+	}
+	memcpy(s->orig, (const void *)(uintptr_t)s->at, s->len);
+	return true;
+}
+
+/* The sweep for per-site trampolines: sites, branch targets, padding. */
+static void scan_vma_sites(const struct vma *v)
+{
+	const uint8_t *base = (const uint8_t *)(uintptr_t)v->start;
+	size_t off = 0, size = v->end - v->start, i, nfound = 0;
+	uint64_t *found = NULL, prev_at = 0, pad_at = 0;
+	size_t fcap = 0;
+	bool prev_pic = false, after_end = false;
+	struct sweep w = { 0 };
+	uint32_t first = nsites;
+
+	while (off < size) {
+		struct hook_insn_flow f;
+		uint64_t pc = v->start + off;
+		unsigned len = hook_insn_flow(base + off, size - off, pc, &f);
+
+		if (!len) {
+			off++;
+			prev_at = 0;
+			after_end = false;
+			continue;
+		}
+		if (f.target >= v->start && f.target < v->end)
+			push_u64(&w.targets, &w.ntargets, &w.cap, f.target);
+		if (after_end && f.pad) {
+			if (!pad_at)
+				pad_at = pc;
+		} else {
+			if (pad_at && pc - pad_at >= 5 &&
+			    push_u64((uint64_t **)&w.pads, &w.npads, &w.pcap, pad_at))
+				push_u64((uint64_t **)&w.pads, &w.npads, &w.pcap, pc);
+			pad_at = 0;
+			after_end = f.ends;
+		}
+		if (len == 2 && base[off] == 0x0f && base[off + 1] == 0x05 &&
+		    !in_stub(pc)) {
+			/* the site, then the start of the instruction before
+			 * it (0 if unknown or not movable) */
+			push_u64(&found, &nfound, &fcap, pc);
+			push_u64(&found, &nfound, &fcap, prev_pic ? prev_at : 0);
+		}
+		prev_at = pc;
+		prev_pic = f.pic;
+		off += len;
+	}
+	w.npads /= 2;
+	qsort(w.targets, w.ntargets, sizeof(uint64_t), cmp_u64);
+	/* writable from here: islands are written while planning */
+	if (nfound && set_prot(v->start, v->end - v->start, v->prot | PROT_WRITE)) {
+		stats.skipped += (uint32_t)(nfound / 2);
+		nfound = 0;
+	}
+	for (i = 0; i + 1 < nfound; i += 2) {
+		if (nsites == MAX_SITES ||
+		    !plan_site(&w, found[i], found[i + 1], found[i + 1] != 0,
+			       &sites[nsites])) {
+			stats.skipped++;
+			continue;
+		}
+		sites[nsites].prot = v->prot;
+		if (needs_int3(&sites[nsites]) &&
+		    !remember_trap(sites[nsites].at, sites[nsites].trap)) {
+			stats.skipped++;
+			continue;
+		}
+		nsites++;
+	}
+	if (nsites > first) {
+		hook_sync_core(); /* islands, trampolines: seen before the sites */
+		write_sites(first, nsites - first, false);
+	}
+	if (nfound)
+		set_prot(v->start, v->end - v->start, v->prot);
+	free(found);
+	free(w.targets);
+	free(w.pads);
+}
+
+/* ------------------------------------------------------------ zpoline */
+
 static bool add_site(uint64_t a, int prot)
 {
+	struct site *s;
+
 	if (nsites == MAX_SITES)
 		return false;
-	sites[nsites].addr = a;
-	sites[nsites].prot = prot;
-	nsites++;
+	s = &sites[nsites++];
+	memset(s, 0, sizeof(*s));
+	s->addr = s->at = a;
+	s->prot = prot;
+	s->len = 2;
+	memcpy(s->orig, "\x0f\x05", 2);
+	memcpy(s->patch, "\xff\xd0", 2);	/* call *%rax */
 	return true;
 }
 
@@ -835,8 +1174,17 @@ static void scan_vma(const struct vma *v)
 {
 	const uint8_t *p = (const uint8_t *)(uintptr_t)v->start;
 	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
-	uint32_t first = nsites, i;
+	uint32_t first = nsites;
 
+	if (per_site) {
+		/* not from inside the SIGSYS handler (it allocates): SUD
+		 * watches what that code runs */
+		if (sys_self.in_sud)
+			stats.skipped++;
+		else
+			scan_vma_sites(v);
+		return;
+	}
 	while (p < end) {
 		unsigned len = hook_insn_len(p, (size_t)(end - p));
 
@@ -847,13 +1195,10 @@ static void scan_vma(const struct vma *v)
 		if (len == 2 && p[0] == 0x0f && p[1] == 0x05) {
 			uint64_t a = (uint64_t)(uintptr_t)p;
 
-			if (!in_stub(a)) {
-				bool ok = rewritable(a) ||
-					  (straddling(a) && remember_straddle(a));
-
-				if (!ok || !add_site(a, v->prot))
-					stats.skipped++;
-			}
+			if (!in_stub(a) &&
+			    ((straddling(a) && !remember_trap(a, 0)) ||
+			     !add_site(a, v->prot)))
+				stats.skipped++;
 		}
 		p += len;
 	}
@@ -864,23 +1209,7 @@ static void scan_vma(const struct vma *v)
 		nsites = first;
 		return;
 	}
-	{
-		uint64_t st[64];
-		uint32_t k = 0;
-
-		for (i = first; i < nsites; i++) {
-			if (!straddling(sites[i].addr)) {
-				store2(sites[i].addr, 0xd0ff);	/* call *%rax */
-				continue;
-			}
-			st[k++] = sites[i].addr;
-			if (k == 64) {
-				straddle_write(st, k, 0xd0ff);
-				k = 0;
-			}
-		}
-		straddle_write(st, k, 0xd0ff);
-	}
+	write_sites(first, nsites - first, false);
 	set_prot(v->start, v->end - v->start, v->prot);
 }
 
@@ -912,23 +1241,26 @@ static bool dynamic_code_risk(const struct vma *v)
 bool sys_rewrite_new_code(uint64_t start, uint64_t len)
 {
 	static struct vma vmas[MAX_MAPS];
-	bool risk = false;
+	bool rewriting = page0 || per_site, risk = false;
+	uint32_t skipped;
 	int n, i;
 
-	if (!page0 && !len)
+	if (!rewriting && !len)
 		return false;
 	lock_take();
+	skipped = stats.skipped;
 	n = read_vmas(vmas, MAX_MAPS);
 	for (i = 0; i < n; i++) {
 		struct vma v = vmas[i];
 
 		if (len && (v.end <= start || v.start >= start + len))
 			continue;
-		if (page0 && scannable(&v))
+		if (rewriting && scannable(&v))
 			scan_vma(&v); /* rewritten sites decode as calls now */
 		else if (dynamic_code_risk(&v))
 			risk = true;
 	}
+	risk |= stats.skipped != skipped; /* sites left to SUD */
 	lock_drop();
 	return risk;
 }
@@ -940,11 +1272,21 @@ int sys_rewrite_install(void)
 	int n, i, err;
 
 	page_size = sysconf(_SC_PAGESIZE);
-	/* "none": SUD alone, as without CAP_SYS_RAWIO (tests) */
-	err = env && !strcmp(env, "none") ? -EPERM : map_page0();
+	/* "none": SUD alone; "sites": per-site trampolines (both what an
+	 * unprivileged process gets, for tests) */
+	if (env && !strcmp(env, "none"))
+		return 1;
+	err = env && !strcmp(env, "sites") ? -EPERM : map_page0();
 	stats.zpoline = !err;
-	if (err)
-		return 1; /* SUD alone then (sys_sud.c) */
+	if (err) {
+		if (!tramp_stub) {
+			stats.jmp_return = pick_return();
+			tramp_stub = (uint64_t)(uintptr_t)(stats.jmp_return ? sys_stub_jmp :
+									      sys_stub);
+		}
+		per_site = true;
+	}
+	stats.trampolines = per_site;
 	lock_take();
 	n = read_vmas(vmas, MAX_MAPS);
 	for (i = 0; i < n; i++) {
@@ -953,6 +1295,7 @@ int sys_rewrite_install(void)
 		else if (dynamic_code_risk(&vmas[i]))
 			err = 1;
 	}
+	err = err > 0 || stats.skipped ? 1 : 0;
 	lock_drop();
 	return err;
 }
@@ -963,17 +1306,13 @@ void sys_rewrite_uninstall(void)
 
 	lock_take();
 	for (i = 0; i < nsites; i++) {
-		const struct site *s = &sites[i];
+		struct site *s = &sites[i];
 
-		if (set_prot(s->addr, 2, s->prot | PROT_WRITE))
+		if (set_prot(s->at, s->len, s->prot | PROT_WRITE))
 			continue; /* unmapped since (dlclose) */
-		if (load2(s->addr) == 0xd0ff) {
-			if (straddling(s->addr))
-				straddle_write(&s->addr, 1, 0x050f);
-			else
-				store2(s->addr, 0x050f);	/* syscall */
-		}
-		set_prot(s->addr, 2, s->prot);
+		if (!memcmp((const void *)(uintptr_t)s->at, s->patch, s->len))
+			write_sites(i, 1, true);
+		set_prot(s->at, s->len, s->prot);
 	}
 	nsites = 0;
 	stats.lazy = 0;
@@ -991,9 +1330,9 @@ bool sys_rewrite_lazy(uint64_t ip)
 	long r;
 	int fd;
 
-	if (!page0 || !rewritable(a) || !lock_try())
+	if (!page0 || straddling(a) || in_stub(a) || !lock_try())
 		return false;
-	if (load2(a) != 0x050f)
+	if (memcmp((const void *)(uintptr_t)a, "\x0f\x05", 2))
 		goto out;
 	/* find @a's mapping (streamed: the stack here is the host's) */
 	fd = (int)sys_raw6(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC,

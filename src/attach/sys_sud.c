@@ -158,7 +158,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	struct sys_thread *t = &sys_self;
 	ucontext_t *uc = ucv;
 	greg_t *g = uc->uc_mcontext.gregs;
-	uint8_t sel = t->selector;
+	uint8_t sel = t->selector, in_sud;
 	struct sys_frame f;
 	uint64_t nr;
 
@@ -223,6 +223,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	f.ip = (uint64_t)g[REG_RIP];
 	f.vec = 1; /* the kernel saved the vector state in the signal frame */
 	f.sp = (uint64_t)g[REG_RSP];
+	in_sud = t->in_sud;
+	t->in_sud = 1;
 	if (!sys_enter_hook(&f)) {
 		/* the selector stays closed: syscalls of a handler of a signal
 		 * arriving meanwhile are traced (this one passes: sys_raw6 is
@@ -232,6 +234,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 					   (long)f.args[4], (long)f.args[5]);
 		sys_exit_hook(&f);
 	}
+	t->in_sud = in_sud;
 	g[REG_RAX] = (greg_t)f.ret;
 	t->selector = app_selector(t);
 }

@@ -107,6 +107,37 @@ static bool ends_flow(const ZydisDecodedInstruction *in)
 	}
 }
 
+unsigned hook_insn_flow(const uint8_t *p, size_t max, uint64_t pc,
+			struct hook_insn_flow *f)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	uint64_t t = 0;
+	bool mem = false, rel;
+
+	memset(f, 0, sizeof(*f));
+	if (!decode(p, max, &in, ops))
+		return 0;
+	rel = rel_target(&in, ops, pc, &t, &mem);
+	if (rel)
+		f->target = t;
+	f->ends = ends_flow(&in);
+	f->pad = in.mnemonic == ZYDIS_MNEMONIC_NOP || in.mnemonic == ZYDIS_MNEMONIC_INT3;
+	switch (in.meta.category) {
+	case ZYDIS_CATEGORY_COND_BR:
+	case ZYDIS_CATEGORY_UNCOND_BR:
+	case ZYDIS_CATEGORY_CALL:
+	case ZYDIS_CATEGORY_RET:
+	case ZYDIS_CATEGORY_SYSCALL:
+	case ZYDIS_CATEGORY_SYSTEM:
+	case ZYDIS_CATEGORY_INTERRUPT:
+		break;
+	default:
+		f->pic = !rel && !(in.attributes & ZYDIS_ATTRIB_IS_RELATIVE);
+	}
+	return in.length;
+}
+
 /* Scan the function from its entry for a branch (or a RIP-relative
  * address computation) into (site, site + len). */
 static int scan_targets(const uint8_t *func, size_t avail, uint64_t site,

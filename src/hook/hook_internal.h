@@ -92,6 +92,16 @@ int hook_vma_list(struct hook_vma **out, size_t *n);
 struct hook_decoder;
 /* Length of the instruction at p (reading at most max bytes), 0 on error. */
 unsigned hook_insn_len(const uint8_t *p, size_t max);
+/* The same, and what src/attach/sys_sites.c needs to know of it. */
+struct hook_insn_flow {
+	uint64_t target; /* a relative branch's or RIP-relative operand's, or 0 */
+	bool ends;	 /* control never falls through (ret, jmp, ud2...) */
+	bool pad;	 /* nop or int3 */
+	bool pic;	 /* runs unchanged at another address: no relative
+			  * operand, no branch, call, syscall or interrupt */
+};
+unsigned hook_insn_flow(const uint8_t *p, size_t max, uint64_t pc,
+			struct hook_insn_flow *f);
 
 /* ---- reloc.c ---- */
 /* Emit the displaced instructions of plan at b, then the jmp back to

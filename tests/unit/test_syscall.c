@@ -257,7 +257,8 @@ static void test_jit_code(void **state)
 	sys_get_stats(&st1);
 	assert_int_equal(seen[1].calls, 4);
 	/* never rewritten (and libc's getppid too when SUD is alone) */
-	assert_int_equal(st1.sud_traps - st0.sud_traps, st0.zpoline ? 2 : 4);
+	assert_int_equal(st1.sud_traps - st0.sud_traps,
+			 st0.zpoline || st0.trampolines ? 2 : 4);
 	assert_int_equal(memcmp(p, code_getppid, sizeof(code_getppid)), 0);
 	sys_prog_remove(1);
 	assert_int_equal(fn(), getppid()); /* untraced, unbroken */
@@ -280,7 +281,7 @@ static void test_mapped_later(void **state)
 	assert_int_equal(write(fd, code_getppid, sizeof(code_getppid)), sizeof(code_getppid));
 	add(1, "syscalls/sys_enter_getppid", true);
 	sys_get_stats(&st0);
-	if (!st0.zpoline) {
+	if (!st0.zpoline && !st0.trampolines) {
 		sys_prog_remove(1);
 		unlink(path);
 		skip();
@@ -294,7 +295,10 @@ static void test_mapped_later(void **state)
 	assert_int_equal(seen[1].calls, 20);
 	assert_int_equal(st1.sud_traps - st0.sud_traps, 0);
 	assert_int_equal(st1.sites, st0.sites + 1);
-	assert_int_equal(p[5], 0xff); /* call *%rax */
+	if (st0.zpoline)
+		assert_int_equal(p[5], 0xff); /* call *%rax */
+	else
+		assert_int_equal(p[0], 0xe9); /* mov eax, 110: jmp tramp */
 	sys_prog_remove(1);
 	assert_int_equal(memcmp(p, code_getppid, sizeof(code_getppid)), 0);
 	assert_int_equal(fn(), getppid());
@@ -810,6 +814,75 @@ static void test_one_program(void **state)
 	bpfx_vm_destroy(v2);
 }
 
+/*
+ * Per-site trampolines (no page 0): a site with dead padding in reach
+ * jumps to an island (`jmp rel8`, 2 bytes), one with none but a movable
+ * 5-byte instruction before it has that instruction replaced by `jmp
+ * rel32` (the syscall's bytes stay); both are traced without SUD traps
+ * and restored on uninstall.
+ */
+long island_getppid(void);
+long pre_getppid(void);
+__asm__(".text\n"
+	".p2align 6\n"
+	".globl island_getppid\n"
+	"island_getppid:\n"
+	"	mov $110, %eax\n"
+	"	syscall\n"
+	"	ret\n"
+	"	.skip 9, 0xcc\n"		/* padding: the island */
+	"	.rept 40\n"			/* no padding near pre_getppid */
+	"	mov $0, %eax\n"
+	"	.endr\n"
+	".globl pre_getppid\n"
+	"pre_getppid:\n"
+	"	mov $110, %eax\n"
+	"	syscall\n"
+	"	ret\n"
+	"	.rept 40\n"
+	"	mov $0, %eax\n"
+	"	.endr\n");
+
+static void test_trampolines(void **state)
+{
+	const uint8_t *isl = (const uint8_t *)(uintptr_t)island_getppid;
+	const uint8_t *pre = (const uint8_t *)(uintptr_t)pre_getppid;
+	struct sys_stats st0, st1;
+	int i;
+
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st0);
+	if (!st0.trampolines) {
+		sys_prog_remove(1);
+		skip();
+	}
+	assert_false(st0.zpoline);
+	assert_int_equal(isl[5], 0xeb);		/* jmp rel8 */
+	assert_int_equal(isl[7 + (int8_t)isl[6]], 0xe9); /* the island */
+	assert_int_equal(pre[0], 0xe9);		/* jmp rel32 */
+	assert_int_equal(pre[5], 0x0f);
+	assert_int_equal(pre[6], 0x05);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(island_getppid(), getppid());
+		assert_int_equal(pre_getppid(), getppid());
+	}
+	sys_get_stats(&st1);
+	assert_int_equal(seen[1].calls, 200);
+	assert_int_equal(st1.sud_traps - st0.sud_traps, 0);
+	sys_prog_remove(1);
+	assert_memory_equal(isl, "\xb8\x6e\x00\x00\x00\x0f\x05\xc3", 8);
+	assert_memory_equal(pre, "\xb8\x6e\x00\x00\x00\x0f\x05\xc3", 8);
+	assert_int_equal(island_getppid(), getppid());
+	/* again: the same trampolines */
+	add(1, "syscalls/sys_enter_getppid", true);
+	assert_int_equal(isl[5], 0xeb);
+	assert_int_equal(pre[0], 0xe9);
+	assert_int_equal(pre_getppid(), getppid());
+	assert_int_equal(seen[1].calls, 202);
+	sys_prog_remove(1);
+}
+
 /* A program that cannot be attached leaves the syscalls alone. */
 static void test_refused(void **state)
 {
@@ -844,6 +917,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_masked_installer),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_page0),
+		cmocka_unit_test(test_trampolines),
 		cmocka_unit_test(test_one_program),
 	};
 
