@@ -241,11 +241,14 @@ __asm__(
 	"	jnz 3f\n"
 	"7:	SYS_ARGS\n"
 	"2:	syscall\n"
-	"	movq %rax, 64(%rsp)\n"
 	"	movq 8(%rsp), %rcx\n"
 	"	leaq sys_active(%rip), %r11\n"
 	"	testb $8, (%r11,%rcx)\n"	/* SYS_A_EXIT */
-	"	jz 3f\n"
+	"	jnz 9f\n"
+	/* the syscall kept the argument registers: rax is all there is */
+	"	movq 80(%rsp), %rsp\n"
+	"	SYS_RET \\jmp\n"
+	"9:	movq %rax, 64(%rsp)\n"
 	"	movq %rsp, %rdi\n"
 	"	call sys_exit_hook\n"
 	"3:	SYS_LEAVE_GPR \\jmp\n"
