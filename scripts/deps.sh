@@ -12,6 +12,7 @@ pkgs=(
   systemtap-sdt-dev                 # sys/sdt.h: USDT probes in test targets
   redis-server python3              # tests/e2e/attach_redis.sh, JSON checks
   hyperfine valgrind
+  strace util-linux                 # tests/e2e/syscall_count.sh: an independent count; setpriv
   bpftrace                          # tests/e2e/tools_*.sh, bench/tools
   openssl                           # examples/sslsniff test: s_server, s_client, req
   nginx nginx-dev libnginx-mod-http-lua wrk curl  # examples/nginx-firewall, bench/nginx (EIM)

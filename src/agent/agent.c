@@ -75,6 +75,7 @@ static void *watch(void *arg)
 	int ticks = 0;
 
 	vm_thread_block_signals();
+	attach_thread_quiet(); /* bpfx's thread: its syscalls are not traced */
 	if (fd >= 0 && inotify_add_watch(fd, shm_session_dir(session),
 					 IN_CREATE | IN_DELETE | IN_MOVED_TO |
 						 IN_CLOSE_WRITE | IN_Q_OVERFLOW) < 0) {

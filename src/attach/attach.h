@@ -25,6 +25,13 @@ void attach_get_stats(struct attach_stats *out);
  * routed tool probing itself, as bpftrace's BEGIN/END; see emu/shim.c). */
 void attach_set_own_only(bool on);
 
+/* syscall.c: the calling thread's syscalls are bpfx's own, not traced:
+ * from now on (the agent's watcher thread), or between quiet_begin and
+ * quiet_end (attach_sync does that). */
+void attach_thread_quiet(void);
+void attach_quiet_begin(void);
+void attach_quiet_end(void);
+
 /* debugdata.c: the file offset of FUNC symbol @func that only the
  * MiniDebugInfo (.gnu_debugdata, xz) of ELF file @path names. -ENOENT
  * when .symtab or .dynsym has it (libbpf finds it) or nothing does;

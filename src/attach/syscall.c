@@ -46,6 +46,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attach/attach.h"
 #include "attach/attach_internal.h"
 #include "attach/sys_internal.h"
 #include "vm/vm_internal.h"
@@ -677,6 +678,23 @@ int sys_prog_remove(uint32_t link_id)
 }
 
 /* ------------------------------------------------- attach layer entry */
+
+/* busy is a count here: dispatch returns at once while it is nonzero, so
+ * it never resets what these set */
+void attach_thread_quiet(void)
+{
+	sys_self.busy = 1;
+}
+
+void attach_quiet_begin(void)
+{
+	sys_self.busy++;
+}
+
+void attach_quiet_end(void)
+{
+	sys_self.busy--;
+}
 
 int attach_syscall_add(uint32_t link_id, const char *tp, struct emu_prog *prog,
 		       uint64_t cookie)

@@ -481,6 +481,7 @@ int attach_sync(struct shm_session *s)
 	uint32_t id = 0;
 	int err, pending = 0;
 
+	attach_quiet_begin(); /* our syscalls here are not the host's */
 	pthread_mutex_lock(&lock);
 	/* drop what is gone or detached */
 	for (pa = &attached; (a = *pa);) {
@@ -523,6 +524,7 @@ int attach_sync(struct shm_session *s)
 out:
 	free(maps);
 	pthread_mutex_unlock(&lock);
+	attach_quiet_end();
 	return err;
 }
 
