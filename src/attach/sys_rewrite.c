@@ -704,7 +704,8 @@ static int map_page0(void)
 		  stub);
 	for (k = 0; k < sizeof(sled); k++)
 		*(volatile uint8_t *)((uintptr_t)p + k) = sled[k];
-	if (mprotect(p, (size_t)page_size, PROT_READ | PROT_EXEC)) {
+	/* execute-only where the CPU can (protection keys); readable here */
+	if (mprotect(p, (size_t)page_size, PROT_EXEC)) {
 		int err = -errno;
 
 		munmap(p, (size_t)page_size);
@@ -1122,7 +1123,8 @@ static void scan_vma_sites(const struct vma *v)
 		off += len;
 	}
 	w.npads /= 2;
-	qsort(w.targets, w.ntargets, sizeof(uint64_t), cmp_u64);
+	if (w.ntargets)
+		qsort(w.targets, w.ntargets, sizeof(uint64_t), cmp_u64);
 	/* writable from here: islands are written while planning */
 	if (nfound && set_prot(v->start, v->end - v->start, v->prot | PROT_WRITE)) {
 		stats.skipped += (uint32_t)(nfound / 2);
