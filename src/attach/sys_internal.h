@@ -123,6 +123,7 @@ struct sys_stats {
 	uint32_t sites;	    /* syscall instructions rewritten now */
 	uint32_t lazy;	    /* ... of which found by SUD after install */
 	uint32_t skipped;   /* found but left to SUD */
+	uint32_t trapped;   /* per-site mode: left to an int3 (SIGTRAP) */
 	uint64_t sud_traps; /* syscalls that reached the SIGSYS handler */
 };
 void sys_get_stats(struct sys_stats *out);
@@ -135,6 +136,10 @@ int sys_rewrite_install(void);
  * only SUD can watch. */
 bool sys_rewrite_new_code(uint64_t start, uint64_t len);
 void sys_rewrite_uninstall(void); /* restore every site */
+void sys_rewrite_after_fork(void); /* in the child: its lock is free */
+/* Are sites of ours int3 for good (per-site mode's last resort)? Then
+ * SIGTRAP, like SIGSYS, must never be blocked. */
+bool sys_rewrite_trap_sites(void);
 /* From the SIGSYS handler: rewrite the site ending at @ip if it lies in
  * a file-backed executable mapping. Async-signal-safe. true if done. */
 bool sys_rewrite_lazy(uint64_t ip);

@@ -63,8 +63,12 @@
  * writes 0f 05 back.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +427,13 @@ __asm__(
 
 long sys_return_probe(long n, long jmp);
 
+static bool env_says(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, value);
+}
+
 /* ------------------------------------------------------------- state */
 
 #define MAX_SITES 32768
@@ -461,6 +472,11 @@ static void lock_take(void)
 static void lock_drop(void)
 {
 	__atomic_store_n(&rw_lock, 0, __ATOMIC_RELEASE);
+}
+
+void sys_rewrite_after_fork(void)
+{
+	lock_drop(); /* its holder, if any, stayed in the parent */
 }
 
 void sys_get_stats(struct sys_stats *out)
@@ -761,6 +777,7 @@ static bool straddling(uint64_t a)
 #define MAX_TRAPS 4096
 struct trap_site {
 	uint64_t at, to;
+	bool call; /* push at + 2 first (as `call` from the site would) */
 };
 static struct trap_site traps[MAX_TRAPS];
 static uint32_t ntraps;
@@ -780,22 +797,23 @@ static bool site_trap(void *uc)
 		g[REG_RIP] = (greg_t)a;	/* patched since: run what is there */
 		return true;
 	}
-	if (traps[i].to) {
+	if (traps[i].to && !traps[i].call) {
 		g[REG_RIP] = (greg_t)traps[i].to;
 		return true;
 	}
-	g[REG_RSP] -= 8;		/* call *%rax */
+	g[REG_RSP] -= 8;		/* call *%rax, or call to */
 	*(uint64_t *)(uintptr_t)g[REG_RSP] = a + 2;
-	g[REG_RIP] = g[REG_RAX];
+	g[REG_RIP] = traps[i].to ? (greg_t)traps[i].to : g[REG_RAX];
 	return true;
 }
 
-static bool remember_trap(uint64_t at, uint64_t to)
+static bool remember_trap(uint64_t at, uint64_t to, bool call)
 {
 	uint32_t i;
 
 	for (i = 0; i < ntraps; i++) {
 		if (traps[i].at == at) {
+			traps[i].call = call;
 			__atomic_store_n(&traps[i].to, to, __ATOMIC_RELEASE);
 			return true;
 		}
@@ -805,13 +823,14 @@ static bool remember_trap(uint64_t at, uint64_t to)
 	hook_set_trap_fallback(site_trap);
 	traps[ntraps].at = at;
 	traps[ntraps].to = to;
+	traps[ntraps].call = call;
 	__atomic_store_n(&ntraps, ntraps + 1, __ATOMIC_RELEASE);
 	return true;
 }
 
 static bool needs_int3(const struct site *s)
 {
-	return s->len != 2 || straddling(s->at);
+	return s->len > 2 || (s->len == 2 && straddling(s->at));
 }
 
 /* Write @restore ? orig : patch of sites [first, first + n) (their pages
@@ -824,6 +843,10 @@ static void write_sites(uint32_t first, uint32_t n, bool restore)
 		const struct site *s = &sites[i];
 		const uint8_t *b = restore ? s->orig : s->patch;
 
+		if (s->len == 1) {
+			store1(s->at, b[0]);
+			continue;
+		}
 		if (!needs_int3(s)) {
 			store2(s->at, (uint16_t)(b[0] | b[1] << 8));
 			continue;
@@ -1077,6 +1100,70 @@ static bool plan_site(struct sweep *w, uint64_t a, uint64_t pa, bool ppic,
 	return true;
 }
 
+/*
+ * The last resort for a site with no trampoline: int3 on its first byte
+ * (one atomic store), SIGTRAP sending the thread into the stub as a call
+ * from the site would: a signal per syscall there (as SUD would cost),
+ * but no SUD net making every other syscall slower. Only where every
+ * thread takes SIGTRAP (threads_take_sigtrap(), at install); from then on
+ * SIGTRAP is kept unblocked and the application's SIGTRAP action becomes
+ * the one chained to, as for SIGSYS (syscall.c keep_sigsys_open).
+ */
+static bool trap_ok;		/* every thread took SIGTRAP at install */
+static uint32_t ntrapped;	/* such sites in place */
+
+static bool plan_trap(uint64_t a, struct site *s)
+{
+	if (!trap_ok || !remember_trap(a, tramp_stub, true))
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->addr = s->at = a;
+	s->len = 1;
+	s->orig[0] = 0x0f;
+	s->patch[0] = 0xcc;
+	s->trap = tramp_stub;
+	return true;
+}
+
+/* Does any thread of the process block SIGTRAP? (/proc/self/task/N/status
+ * SigBlk.) */
+static bool threads_take_sigtrap(void)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	bool ok = true;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return false;
+	while (ok && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* gone */
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long blk;
+
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1) {
+				ok = !(blk & 1ull << (SIGTRAP - 1));
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return ok;
+}
+
+bool sys_rewrite_trap_sites(void)
+{
+	return __atomic_load_n(&ntrapped, __ATOMIC_RELAXED) != 0;
+}
+
 /* The sweep for per-site trampolines: sites, branch targets, padding. */
 static void scan_vma_sites(const struct vma *v)
 {
@@ -1131,15 +1218,23 @@ static void scan_vma_sites(const struct vma *v)
 		nfound = 0;
 	}
 	for (i = 0; i + 1 < nfound; i += 2) {
-		if (nsites == MAX_SITES ||
-		    !plan_site(&w, found[i], found[i + 1], found[i + 1] != 0,
-			       &sites[nsites])) {
+		if (nsites == MAX_SITES)
+			break;
+		if (!plan_site(&w, found[i], found[i + 1], found[i + 1] != 0,
+			       &sites[nsites]) &&
+		    !plan_trap(found[i], &sites[nsites])) {
 			stats.skipped++;
 			continue;
 		}
 		sites[nsites].prot = v->prot;
+		if (sites[nsites].len == 1) {
+			__atomic_fetch_add(&ntrapped, 1, __ATOMIC_RELAXED);
+			stats.trapped++;
+			nsites++;
+			continue;
+		}
 		if (needs_int3(&sites[nsites]) &&
-		    !remember_trap(sites[nsites].at, sites[nsites].trap)) {
+		    !remember_trap(sites[nsites].at, sites[nsites].trap, false)) {
 			stats.skipped++;
 			continue;
 		}
@@ -1181,6 +1276,9 @@ static void scan_vma(const struct vma *v)
 	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
 	uint32_t first = nsites;
 
+	/* most libraries make no syscall themselves: not one byte pair */
+	if (!memmem(p, (size_t)(end - p), "\x0f\x05", 2))
+		return;
 	if (per_site) {
 		/* not from inside the SIGSYS handler (it allocates): SUD
 		 * watches what that code runs */
@@ -1201,7 +1299,7 @@ static void scan_vma(const struct vma *v)
 			uint64_t a = (uint64_t)(uintptr_t)p;
 
 			if (!in_stub(a) &&
-			    ((straddling(a) && !remember_trap(a, 0)) ||
+			    ((straddling(a) && !remember_trap(a, 0, false)) ||
 			     !add_site(a, v->prot)))
 				stats.skipped++;
 		}
@@ -1218,10 +1316,49 @@ static void scan_vma(const struct vma *v)
 	set_prot(v->start, v->end - v->start, v->prot);
 }
 
+/* Is bpfx linked into the main program (tests, benchmarks) rather than a
+ * library of its own (the agent)? dl_iterate_phdr lists the program
+ * first. */
+static int in_main_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uint64_t a = (uint64_t)(uintptr_t)sys_stub_start;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && a >= lo && a < lo + ph->p_memsz)
+			*(bool *)arg = true;
+	}
+	return 1; /* the program only */
+}
+
+/* Our own library's text (the stub's mapping): its syscalls are bpfx's,
+ * never traced, so it is not swept (the agent's library is the largest a
+ * process maps: sweeping it cost every process ~25 ms). Linked into the
+ * program, the mapping is the program's and is swept. */
+static bool own_text(const struct vma *v)
+{
+	static int in_lib = -1;
+
+	if (!(v->start <= (uint64_t)(uintptr_t)sys_stub_start &&
+	      v->end >= (uint64_t)(uintptr_t)sys_stub_end))
+		return false;
+	if (in_lib < 0) {
+		bool in_main = false;
+
+		dl_iterate_phdr(in_main_cb, &in_main);
+		in_lib = !in_main;
+	}
+	return in_lib;
+}
+
 static bool scannable(const struct vma *v)
 {
 	return v->file && v->priv && (v->prot & PROT_EXEC) && (v->prot & PROT_READ) &&
-	       v->end <= 0x800000000000ull;
+	       v->end <= 0x800000000000ull && !own_text(v);
 }
 
 /* Executable memory that is not a file's code (a JIT's): could it make
@@ -1290,6 +1427,8 @@ int sys_rewrite_install(void)
 									      sys_stub);
 		}
 		per_site = true;
+		trap_ok = !env_says("BPFX_SYSCALL_TRAPS", "never") &&
+			  threads_take_sigtrap() && !hook_runtime_init();
 	}
 	stats.trampolines = per_site;
 	lock_take();
@@ -1322,6 +1461,8 @@ void sys_rewrite_uninstall(void)
 	nsites = 0;
 	stats.lazy = 0;
 	stats.skipped = 0;
+	stats.trapped = 0;
+	__atomic_store_n(&ntrapped, 0, __ATOMIC_RELAXED);
 	lock_drop();
 }
 

@@ -106,7 +106,8 @@ static long sigprocmask_in_frame(ucontext_t *uc)
 	greg_t *g = uc->uc_mcontext.gregs;
 	uint64_t *cur = (uint64_t *)(void *)&uc->uc_sigmask, set = 0;
 	const uint64_t keep = 1ull << (SIGSYS - 1) | 1ull << (SIGKILL - 1) |
-			      1ull << (SIGSTOP - 1);
+			      1ull << (SIGSTOP - 1) |
+			      (sys_rewrite_trap_sites() ? 1ull << (SIGTRAP - 1) : 0);
 	uint64_t old = *cur;
 
 	if ((uint64_t)g[REG_R10] != 8)

@@ -49,6 +49,7 @@
 #include "attach/attach.h"
 #include "attach/attach_internal.h"
 #include "attach/sys_internal.h"
+#include "hook/hook_internal.h"
 #include "vm/vm_internal.h"
 
 struct sys_prog {
@@ -234,36 +235,62 @@ void sys_exit_hook(struct sys_frame *f)
  * taken out of their sets (as lazypoline does). An application cannot
  * block SIGSYS under bpfx; it can still catch or ignore it: while SUD's
  * handler is in place, an rt_sigaction of SIGSYS itself is done on the
- * action SUD's handler chains to (sys_sud_sigaction). 1: done here,
- * f->ret holds the result.
+ * action SUD's handler chains to (sys_sud_sigaction). The same for
+ * SIGTRAP while per-site mode has int3 sites (sys_rewrite_trap_sites).
+ * 1: done here, f->ret holds the result.
  */
-static int keep_sigsys_open(struct sys_thread *t, struct sys_frame *f)
+/* rt_sigaction(SIGSYS or SIGTRAP) of the application while our handler
+ * must stay: done on the action ours chains to. 1 when done (f->ret). */
+static int sigaction_interposed(struct sys_frame *f, bool traps)
 {
-	const uint64_t bit = 1ull << (SIGSYS - 1);
+	struct hook_ksigaction ka, old;
 	long rc;
+
+	if (f->args[3] != 8)
+		return 0;
+	if (f->args[0] == SIGSYS && sys_sud_sigaction(f->args[1], f->args[2], &rc)) {
+		f->ret = (uint64_t)rc;
+		return 1;
+	}
+	if (f->args[0] != SIGTRAP || !traps)
+		return 0;
+	f->ret = (uint64_t)-EFAULT;
+	if (f->args[1] &&
+	    vm_nofault_copy(&ka, (const void *)(uintptr_t)f->args[1], sizeof(ka)))
+		return 1;
+	hook_trap_chained(&old, f->args[1] ? &ka : NULL);
+	if (f->args[2] && vm_nofault_copy((void *)(uintptr_t)f->args[2], &old, sizeof(old)))
+		return 1;
+	f->ret = 0;
+	return 1;
+}
+
+/* @own: a syscall of bpfx's own code (busy): masks are still fixed, its
+ * sigactions are not interposed. */
+static int keep_sigsys_open(struct sys_thread *t, struct sys_frame *f, bool own)
+{
+	const bool traps = sys_rewrite_trap_sites();
+	const uint64_t keep = 1ull << (SIGSYS - 1) | (traps ? 1ull << (SIGTRAP - 1) : 0);
 
 	if (f->nr == SYS_rt_sigprocmask) {
 		if (!f->args[1] || f->args[3] != 8 ||
 		    (f->args[0] != SIG_BLOCK && f->args[0] != SIG_SETMASK) ||
 		    vm_nofault_copy(&t->mask_copy,
 				    (const void *)(uintptr_t)f->args[1], 8) ||
-		    !(t->mask_copy & bit))
+		    !(t->mask_copy & keep))
 			return 0; /* bad ones: the kernel's answer stands */
-		t->mask_copy &= ~bit;
+		t->mask_copy &= ~keep;
 		f->args[1] = (uint64_t)(uintptr_t)&t->mask_copy;
 	} else if (f->nr == SYS_rt_sigaction) {
-		if (f->args[0] == SIGSYS && f->args[3] == 8 &&
-		    sys_sud_sigaction(f->args[1], f->args[2], &rc)) {
-			f->ret = (uint64_t)rc;
+		if (!own && sigaction_interposed(f, traps))
 			return 1;
-		}
 		/* struct kernel_sigaction: handler, flags, restorer, mask */
 		if (!f->args[1] || f->args[3] != 8 ||
 		    vm_nofault_copy(t->act_copy,
 				    (const void *)(uintptr_t)f->args[1], 32) ||
-		    !(t->act_copy[3] & bit))
+		    !(t->act_copy[3] & keep))
 			return 0;
-		t->act_copy[3] &= ~bit;
+		t->act_copy[3] &= ~keep;
 		f->args[1] = (uint64_t)(uintptr_t)t->act_copy;
 	}
 	return 0;
@@ -280,8 +307,8 @@ int sys_enter_hook(struct sys_frame *f)
 	struct sys_list *raw, *l = NULL;
 	int skip = 0;
 
-	if (t->busy)
-		return 0;
+	if (t->busy) /* bpfx's own syscall: untraced, SIGSYS/SIGTRAP kept open */
+		return keep_sigsys_open(t, f, true);
 	raw = load_list(&raw_enter);
 	if (f->nr < SYS_NR_MAX)
 		l = load_list(&enter_l[f->nr]);
@@ -304,7 +331,7 @@ int sys_enter_hook(struct sys_frame *f)
 	}
 	t->selector = app_selector(t);
 	if (!skip)
-		skip = keep_sigsys_open(t, f);
+		skip = keep_sigsys_open(t, f, false);
 	if (skip)
 		sys_exit_hook(f);
 	return skip;
@@ -566,13 +593,27 @@ static void update_active(void)
 	}
 }
 
+/* A child forked while another thread held these (sys_prog_add from a
+ * test, new code scanned after an mmap) would wait on them forever. */
+static void fork_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	sys_rewrite_after_fork();
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
 static int install(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const char *env = getenv("BPFX_SYSCALL_SUD");
 	struct sys_stats st;
 	int err;
 
-	const char *env = getenv("BPFX_SYSCALL_SUD");
-
+	pthread_once(&once, register_atfork);
 	vm_nofault_init(); /* keep_sigsys_open, SUD: reads of app memory */
 	err = sys_rewrite_install();
 	if (err < 0)
@@ -581,7 +622,7 @@ static int install(void)
 	if (err > 0 || (env && !strcmp(env, "always")))
 		sys_sud_net_on();
 	sys_get_stats(&st);
-	if (!st.zpoline && !sys_self.sud) {
+	if (!st.zpoline && !st.trampolines && !sys_self.sud) {
 		__atomic_store_n(&installed, false, __ATOMIC_RELEASE);
 		sys_rewrite_uninstall();
 		return -EOPNOTSUPP;

@@ -81,6 +81,28 @@ struct retired_prog {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * fork() while another thread (the agent's watcher) is inside
+ * attach_sync would leave the child with this lock, and the locks under
+ * it, held by a thread it does not have: the child's next attach_sync
+ * (its own watcher's, or at exit) would wait forever (bash's command
+ * substitutions hung so). So fork waits for attach work to finish.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_done(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
 static struct prog_list *retired_lists;
 static struct retired_prog *retired_progs;
 static struct site *sites;
@@ -481,6 +503,9 @@ int attach_sync(struct shm_session *s)
 	uint32_t id = 0;
 	int err, pending = 0;
 
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_atfork);
 	attach_quiet_begin(); /* our syscalls here are not the host's */
 	pthread_mutex_lock(&lock);
 	/* drop what is gone or detached */

@@ -205,6 +205,17 @@ void hook_sync_core(void);
  * asked about a SIGTRAP no hook claims; true: handled. */
 void hook_set_trap_fallback(bool (*fn)(void *uc));
 int hook_patch_apply(struct hook_patch *ps, int n, char *why, size_t whylen);
+/* The action our SIGTRAP handler chains to (what the application set),
+ * in the kernel's struct sigaction layout: src/attach keeps the
+ * application's rt_sigaction(SIGTRAP) there while int3 sites of its own
+ * stay in place. */
+struct hook_ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+void hook_trap_chained(struct hook_ksigaction *old, const struct hook_ksigaction *set);
 /* Make every thread of the process pass a full memory barrier. */
 void hook_sync_threads(void);
 

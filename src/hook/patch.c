@@ -138,6 +138,27 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	old_trap.sa_handler(sig);
 }
 
+void hook_trap_chained(struct hook_ksigaction *old, const struct hook_ksigaction *set)
+{
+	struct sigaction sa;
+
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->handler = (void *)old_trap.sa_handler;
+		old->flags = (unsigned long)old_trap.sa_flags;
+		old->restorer = (void *)old_trap.sa_restorer;
+		memcpy(&old->mask, &old_trap.sa_mask, sizeof(old->mask));
+	}
+	if (!set)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = (void (*)(int))set->handler;
+	sa.sa_flags = (int)set->flags;
+	sa.sa_restorer = (void (*)(void))set->restorer;
+	memcpy(&sa.sa_mask, &set->mask, sizeof(set->mask));
+	old_trap = sa;
+}
+
 static bool (*trap_fallback)(void *uc);
 
 void hook_set_trap_fallback(bool (*fn)(void *uc))

@@ -153,7 +153,8 @@ int vm_nofault_sigaction(int sig, const struct sigaction *act,
 
 void vm_thread_block_signals(void)
 {
-	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGTRAP, SIGILL, SIGFPE };
+	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGTRAP, SIGILL, SIGFPE,
+					 SIGSYS };
 	sigset_t set;
 	size_t i;
 	int sig;

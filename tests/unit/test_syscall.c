@@ -559,7 +559,9 @@ static void test_blocked_signals(void **state)
 	assert_int_equal(mask_fn(SIG_BLOCK, &all, &old), 0);
 	assert_int_equal(mask_fn(SIG_BLOCK, NULL, &cur), 0);
 	assert_int_equal(cur, ~(1ull << (SIGSYS - 1) | 1ull << (SIGKILL - 1) |
-				1ull << (SIGSTOP - 1)) | old);
+				1ull << (SIGSTOP - 1) |
+				(sys_rewrite_trap_sites() ? 1ull << (SIGTRAP - 1) : 0)) |
+				      old);
 	assert_int_equal(mask_fn(SIG_SETMASK, &old, NULL), 0);
 	assert_int_equal(mask_fn(SIG_BLOCK, NULL, &cur), 0);
 	assert_int_equal(cur, old);
@@ -820,11 +822,21 @@ static void test_one_program(void **state)
  * Per-site trampolines (no page 0): a site with dead padding in reach
  * jumps to an island (`jmp rel8`, 2 bytes), one with none but a movable
  * 5-byte instruction before it has that instruction replaced by `jmp
- * rel32` (the syscall's bytes stay); both are traced without SUD traps
- * and restored on uninstall.
+ * rel32` (the syscall's bytes stay), and one with neither gets an int3
+ * (SIGTRAP sends it into the stub); all are traced without SUD traps
+ * and restored on uninstall. While int3 sites exist, SIGTRAP cannot be
+ * blocked and the application's SIGTRAP handler is chained to.
  */
+static volatile int app_sigtrap;
+
+static void on_app_sigtrap(int sig)
+{
+	app_sigtrap++;
+}
+
 long island_getppid(void);
 long pre_getppid(void);
+long trap_getppid(void);
 __asm__(".text\n"
 	".p2align 6\n"
 	".globl island_getppid\n"
@@ -843,12 +855,22 @@ __asm__(".text\n"
 	"	ret\n"
 	"	.rept 40\n"
 	"	mov $0, %eax\n"
+	"	.endr\n"
+	".globl trap_getppid\n"		/* neither: an int3 */
+	"trap_getppid:\n"
+	"	mov $110, %edx\n"
+	"	mov %edx, %eax\n"
+	"	syscall\n"
+	"	ret\n"
+	"	.rept 40\n"
+	"	mov $0, %eax\n"
 	"	.endr\n");
 
 static void test_trampolines(void **state)
 {
 	const uint8_t *isl = (const uint8_t *)(uintptr_t)island_getppid;
 	const uint8_t *pre = (const uint8_t *)(uintptr_t)pre_getppid;
+	const uint8_t *trap = (const uint8_t *)(uintptr_t)trap_getppid;
 	struct sys_stats st0, st1;
 	int i;
 
@@ -866,23 +888,44 @@ static void test_trampolines(void **state)
 	assert_int_equal(pre[0], 0xe9);		/* jmp rel32 */
 	assert_int_equal(pre[5], 0x0f);
 	assert_int_equal(pre[6], 0x05);
+	assert_int_equal(trap[7], 0xcc);	/* int3 */
+	assert_true(st0.trapped >= 1);
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(island_getppid(), getppid());
 		assert_int_equal(pre_getppid(), getppid());
+		assert_int_equal(trap_getppid(), getppid());
 	}
 	sys_get_stats(&st1);
-	assert_int_equal(seen[1].calls, 200);
+	assert_int_equal(seen[1].calls, 300);
 	assert_int_equal(st1.sud_traps - st0.sud_traps, 0);
+	/* SIGTRAP stays ours: blocking it is refused, a handler is chained */
+	{
+		struct sigaction sa = { 0 }, old;
+		sigset_t all, now;
+
+		sa.sa_handler = on_app_sigtrap;
+		assert_int_equal(sigaction(SIGTRAP, &sa, NULL), 0);
+		assert_int_equal(sigaction(SIGTRAP, NULL, &old), 0);
+		assert_ptr_equal(old.sa_handler, on_app_sigtrap);
+		sigfillset(&all);
+		assert_int_equal(sigprocmask(SIG_BLOCK, &all, &now), 0);
+		assert_int_equal(trap_getppid(), getppid()); /* not fatal */
+		assert_int_equal(sigprocmask(SIG_SETMASK, &now, NULL), 0);
+		assert_int_equal(raise(SIGTRAP), 0);	/* not ours: chained */
+		assert_int_equal(app_sigtrap, 1);
+		signal(SIGTRAP, SIG_DFL);
+	}
 	sys_prog_remove(1);
 	assert_memory_equal(isl, "\xb8\x6e\x00\x00\x00\x0f\x05\xc3", 8);
 	assert_memory_equal(pre, "\xb8\x6e\x00\x00\x00\x0f\x05\xc3", 8);
+	assert_int_equal(trap[7], 0x0f);
 	assert_int_equal(island_getppid(), getppid());
 	/* again: the same trampolines */
 	add(1, "syscalls/sys_enter_getppid", true);
 	assert_int_equal(isl[5], 0xeb);
 	assert_int_equal(pre[0], 0xe9);
 	assert_int_equal(pre_getppid(), getppid());
-	assert_int_equal(seen[1].calls, 202);
+	assert_int_equal(seen[1].calls, 304);
 	sys_prog_remove(1);
 }
 
