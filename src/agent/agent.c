@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ static struct shm_session *session;
 static volatile int stop_watch;
 static pthread_t watcher;
 static bool watching;
+static int wake_fd = -1; /* eventfd: agent_stop wakes the watcher's poll */
 
 /* Does this batch of inotify events concern links? Our own activity
  * (holds we take, files we map) must not wake us, or we would loop. */
@@ -83,10 +85,13 @@ static void *watch(void *arg)
 		fd = -1;
 	}
 	while (!stop_watch) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = fd >= 0 ? poll(&p, 1, 200) : (usleep(200000), 0);
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = wake_fd, .events = POLLIN } };
+		int n = poll(p, 2, 200);
 
-		if (n > 0) {
+		if (stop_watch)
+			break;
+		if (n > 0 && (p[0].revents & POLLIN)) {
 			bool sync = false;
 			ssize_t len;
 
@@ -109,6 +114,9 @@ static void *watch(void *arg)
 static void start_watcher(void)
 {
 	stop_watch = 0;
+	if (wake_fd >= 0) /* after fork: the parent's counter */
+		close(wake_fd);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	watching = pthread_create(&watcher, NULL, watch, NULL) == 0;
 	if (watching)
 		pthread_setname_np(watcher, "bpfx-agent");
@@ -189,7 +197,13 @@ __attribute__((constructor)) static void agent_start(void)
 __attribute__((destructor)) static void agent_stop(void)
 {
 	if (watching) {
+		uint64_t one = 1;
+
+		/* woken at once: a process's exit used to wait out the poll
+		 * (100 ms on average, a shell script's many processes add up) */
 		stop_watch = 1;
+		if (wake_fd >= 0 && write(wake_fd, &one, sizeof(one)) != sizeof(one))
+			vm_log(BPFX_WARN, "bpfx agent: wake: %s\n", strerror(errno));
 		pthread_join(watcher, NULL);
 		watching = false;
 	}

@@ -8,6 +8,7 @@ list(APPEND BPFX_STAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/src/attach/debugdata.c
   ${CMAKE_SOURCE_DIR}/src/attach/syscall.c
   ${CMAKE_SOURCE_DIR}/src/attach/sys_rewrite.c
+  ${CMAKE_SOURCE_DIR}/src/attach/sys_cache.c
   ${CMAKE_SOURCE_DIR}/src/attach/sys_sud.c
   ${CMAKE_SOURCE_DIR}/src/attach/sys_table.c
 )

@@ -114,7 +114,21 @@ int sys_prog_add(uint32_t link_id, const char *tp, const struct bpfx_prog *prog,
 		 sys_jit_fn fn, uint64_t cookie);
 int sys_prog_remove(uint32_t link_id);
 
-/* ---- sys_rewrite.c ---- */
+/* ---- sys_rewrite.c, sys_cache.c ---- */
+/* A line of /proc/self/maps. */
+struct sys_map {
+	uint64_t start, end;
+	uint64_t off, ino;	/* file offset, inode (0: anonymous) */
+	int prot;
+	bool priv, file;
+	bool special;		/* [vdso], [vsyscall], [stack]... */
+	char path[256];		/* "" if none or too long */
+};
+/* The site offsets (from start) of mapping @v's file bytes as an earlier
+ * sweep found them: count, or -errno (then sweep). */
+int sys_cache_load(const struct sys_map *v, uint32_t *offs, uint32_t max);
+void sys_cache_store(const struct sys_map *v, const uint32_t *offs, uint32_t n);
+
 struct sys_stats {
 	bool zpoline;	    /* page 0 trampoline in use */
 	bool trampolines;   /* per-site trampolines in use (no page 0) */
@@ -124,6 +138,7 @@ struct sys_stats {
 	uint32_t lazy;	    /* ... of which found by SUD after install */
 	uint32_t skipped;   /* found but left to SUD */
 	uint32_t trapped;   /* per-site mode: left to an int3 (SIGTRAP) */
+	uint32_t cached;    /* mappings whose sites came from sys_cache.c */
 	uint64_t sud_traps; /* syscalls that reached the SIGSYS handler */
 };
 void sys_get_stats(struct sys_stats *out);

@@ -489,12 +489,6 @@ void sys_get_stats(struct sys_stats *out)
 
 /* ----------------------------------- /proc/self/maps, signal-safe */
 
-struct vma {
-	uint64_t start, end;
-	int prot;
-	bool priv, file;
-	bool special; /* [vdso], [vsyscall], [stack]... */
-};
 
 static uint64_t hex(const char **p)
 {
@@ -513,7 +507,7 @@ static uint64_t hex(const char **p)
 }
 
 /* "start-end perms offset dev inode path": the fields we need. */
-static bool parse_line(const char *s, struct vma *v)
+static bool parse_line(const char *s, struct sys_map *v)
 {
 	const char *p = s;
 	uint64_t ino;
@@ -530,7 +524,7 @@ static bool parse_line(const char *s, struct vma *v)
 	p += 4;
 	while (*p == ' ')
 		p++;
-	hex(&p); /* offset */
+	v->off = hex(&p);
 	while (*p == ' ')
 		p++;
 	while (*p && *p != ' ')
@@ -540,16 +534,20 @@ static bool parse_line(const char *s, struct vma *v)
 	ino = 0;
 	while (*p >= '0' && *p <= '9')
 		ino = ino * 10 + (uint64_t)(*p++ - '0');
+	v->ino = ino;
 	v->file = ino != 0;
 	while (*p == ' ')
 		p++;
 	v->special = *p == '[';
+	v->path[0] = '\0';
+	if (*p == '/' && strlen(p) < sizeof(v->path))
+		memcpy(v->path, p, strlen(p) + 1);
 	return true;
 }
 
 /* Read every mapping into @out (at most @max); count, or -errno. Only
  * raw syscalls and the stack: safe in a signal handler. */
-static int read_vmas(struct vma *out, int max)
+static int read_vmas(struct sys_map *out, int max)
 {
 	char buf[4096], line[512];
 	size_t ll = 0;
@@ -1165,7 +1163,7 @@ bool sys_rewrite_trap_sites(void)
 }
 
 /* The sweep for per-site trampolines: sites, branch targets, padding. */
-static void scan_vma_sites(const struct vma *v)
+static void scan_vma_sites(const struct sys_map *v)
 {
 	const uint8_t *base = (const uint8_t *)(uintptr_t)v->start;
 	size_t off = 0, size = v->end - v->start, i, nfound = 0;
@@ -1270,11 +1268,15 @@ static bool add_site(uint64_t a, int prot)
 }
 
 /* Linear sweep of one mapping: record and rewrite its syscall sites. */
-static void scan_vma(const struct vma *v)
+#define MAX_CACHED 8192 /* sites of one mapping (libc: ~530) */
+
+static void scan_vma(const struct sys_map *v)
 {
+	static uint32_t offs[MAX_CACHED]; /* under rw_lock */
 	const uint8_t *p = (const uint8_t *)(uintptr_t)v->start;
 	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
 	uint32_t first = nsites;
+	int i, n;
 
 	/* most libraries make no syscall themselves: not one byte pair */
 	if (!memmem(p, (size_t)(end - p), "\x0f\x05", 2))
@@ -1288,22 +1290,31 @@ static void scan_vma(const struct vma *v)
 			scan_vma_sites(v);
 		return;
 	}
-	while (p < end) {
-		unsigned len = hook_insn_len(p, (size_t)(end - p));
+	n = sys_cache_load(v, offs, MAX_CACHED);
+	if (n >= 0)
+		stats.cached++;
+	if (n < 0) { /* sweep, and leave the answer for the next process */
+		n = 0;
+		while (p < end) {
+			unsigned len = hook_insn_len(p, (size_t)(end - p));
 
-		if (!len) {
-			p++;
-			continue;
+			if (!len) {
+				p++;
+				continue;
+			}
+			if (len == 2 && p[0] == 0x0f && p[1] == 0x05 && n < MAX_CACHED)
+				offs[n++] = (uint32_t)((uint64_t)(uintptr_t)p - v->start);
+			p += len;
 		}
-		if (len == 2 && p[0] == 0x0f && p[1] == 0x05) {
-			uint64_t a = (uint64_t)(uintptr_t)p;
+		if (n < MAX_CACHED)
+			sys_cache_store(v, offs, (uint32_t)n);
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t a = v->start + offs[i];
 
-			if (!in_stub(a) &&
-			    ((straddling(a) && !remember_trap(a, 0, false)) ||
-			     !add_site(a, v->prot)))
-				stats.skipped++;
-		}
-		p += len;
+		if (!in_stub(a) &&
+		    ((straddling(a) && !remember_trap(a, 0, false)) || !add_site(a, v->prot)))
+			stats.skipped++;
 	}
 	if (nsites == first)
 		return;
@@ -1339,7 +1350,7 @@ static int in_main_cb(struct dl_phdr_info *info, size_t size, void *arg)
  * never traced, so it is not swept (the agent's library is the largest a
  * process maps: sweeping it cost every process ~25 ms). Linked into the
  * program, the mapping is the program's and is swept. */
-static bool own_text(const struct vma *v)
+static bool own_text(const struct sys_map *v)
 {
 	static int in_lib = -1;
 
@@ -1355,7 +1366,7 @@ static bool own_text(const struct vma *v)
 	return in_lib;
 }
 
-static bool scannable(const struct vma *v)
+static bool scannable(const struct sys_map *v)
 {
 	return v->file && v->priv && (v->prot & PROT_EXEC) && (v->prot & PROT_READ) &&
 	       v->end <= 0x800000000000ull && !own_text(v);
@@ -1364,7 +1375,7 @@ static bool scannable(const struct vma *v)
 /* Executable memory that is not a file's code (a JIT's): could it make
  * syscalls we do not see? Writable+executable: any time. Otherwise if it
  * holds the bytes of a `syscall` anywhere. */
-static bool dynamic_code_risk(const struct vma *v)
+static bool dynamic_code_risk(const struct sys_map *v)
 {
 	const uint8_t *p = (const uint8_t *)(uintptr_t)v->start;
 	const uint8_t *end = (const uint8_t *)(uintptr_t)v->end;
@@ -1382,7 +1393,7 @@ static bool dynamic_code_risk(const struct vma *v)
 
 bool sys_rewrite_new_code(uint64_t start, uint64_t len)
 {
-	static struct vma vmas[MAX_MAPS];
+	static struct sys_map vmas[MAX_MAPS];
 	bool rewriting = page0 || per_site, risk = false;
 	uint32_t skipped;
 	int n, i;
@@ -1393,7 +1404,7 @@ bool sys_rewrite_new_code(uint64_t start, uint64_t len)
 	skipped = stats.skipped;
 	n = read_vmas(vmas, MAX_MAPS);
 	for (i = 0; i < n; i++) {
-		struct vma v = vmas[i];
+		struct sys_map v = vmas[i];
 
 		if (len && (v.end <= start || v.start >= start + len))
 			continue;
@@ -1409,7 +1420,7 @@ bool sys_rewrite_new_code(uint64_t start, uint64_t len)
 
 int sys_rewrite_install(void)
 {
-	static struct vma vmas[MAX_MAPS];
+	static struct sys_map vmas[MAX_MAPS];
 	const char *env = getenv("BPFX_SYSCALL_REWRITE");
 	int n, i, err;
 
@@ -1462,13 +1473,14 @@ void sys_rewrite_uninstall(void)
 	stats.lazy = 0;
 	stats.skipped = 0;
 	stats.trapped = 0;
+	stats.cached = 0;
 	__atomic_store_n(&ntrapped, 0, __ATOMIC_RELAXED);
 	lock_drop();
 }
 
 bool sys_rewrite_lazy(uint64_t ip)
 {
-	struct vma v = { 0 };
+	struct sys_map v = { 0 };
 	uint64_t a = ip - 2;
 	bool done = false;
 	char buf[4096], line[512];

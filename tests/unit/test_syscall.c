@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <setjmp.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -929,6 +930,57 @@ static void test_trampolines(void **state)
 	sys_prog_remove(1);
 }
 
+/*
+ * Site offsets are kept per file version in /dev/shm/bpfx-<uid>-sites
+ * (sys_cache.c): a second install finds the same sites without sweeping;
+ * an entry whose offsets do not point at `syscall` bytes is not used.
+ */
+static void test_site_cache(void **state)
+{
+	struct sys_stats st1, st2, st3;
+	char dir[64], path[400];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st1);
+	sys_prog_remove(1);
+	if (!st1.zpoline || getenv("BPFX_SYSCALL_CACHE"))
+		skip();
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st2);
+	sys_prog_remove(1);
+	assert_true(st2.cached > 0);
+	assert_int_equal(st2.sites, st1.sites);
+	/* spoil every entry: offsets of bytes that are not `syscall` */
+	snprintf(dir, sizeof(dir), "/dev/shm/bpfx-%u-sites", (unsigned)getuid());
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		uint32_t bad[2] = { 0, 1 };
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, bad, sizeof(bad), 16), (ssize_t)sizeof(bad));
+		close(fd);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+	reset_seen();
+	add(1, "syscalls/sys_enter_getppid", true);
+	sys_get_stats(&st3);
+	assert_int_equal(st3.sites, st1.sites); /* swept again */
+	assert_int_equal(inline_getppid(), getppid());
+	assert_int_equal(seen[1].calls, 2);
+	sys_prog_remove(1);
+}
+
 /* A program that cannot be attached leaves the syscalls alone. */
 static void test_refused(void **state)
 {
@@ -964,6 +1016,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_page0),
 		cmocka_unit_test(test_trampolines),
+		cmocka_unit_test(test_site_cache),
 		cmocka_unit_test(test_one_program),
 	};
 
