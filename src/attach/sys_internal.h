@@ -4,8 +4,10 @@
  *
  *   syscall.c      programs per syscall number, contexts, dispatch; the
  *                  attach_syscall_add/remove entry points.
- *   sys_rewrite.c  the stub (entered from rewritten sites), page 0's sled,
- *                  scanning executable mappings and rewriting `syscall`.
+ *   sys_rewrite.c  the stub (entered from rewritten sites), page 0's jump
+ *                  chain, per-site trampolines, scanning executable
+ *                  mappings and rewriting `syscall`.
+ *   sys_cache.c    site offsets per file version, across processes.
  *   sys_sud.c      Syscall User Dispatch: the net for sites not rewritten.
  *   sys_table.c    syscall numbers <-> tracefs event names and ids.
  *

@@ -7,9 +7,9 @@
  * branch target changes. rax holds the syscall number, so the call lands
  * at address nr, on page 0, where every byte starts a way to the stub:
  *
- *   0x000..0x1ff  eb 4x eb 4x ...  a jump chain (emit_chain): entry 0 takes
- *                                  8 jumps, getppid (110) 6, where a sled
- *                                  of 5-byte cmps took 103 and 80
+ *   0x000..0x1ff  eb 4x eb 64 ...  a jump chain (emit_chain): entry 0 takes
+ *                                  6 instructions, getppid (110) 5, where
+ *                                  a sled of 5-byte cmps took 103 and 80
  *   0x200..0x253  3d 3d 3d ...     cmp eax, 0x3d3d3d3d (5 bytes from any
  *                                  offset): where the chain lands
  *   0x254..0x257  90 90 90 90      nop x4: the last cmp ends inside these
@@ -611,27 +611,36 @@ static unsigned sled_cost(size_t t, size_t n)
 
 /*
  * The jump chain over [0, z), in front of a cmp sled [z, n) (emitted
- * already). Even bytes are eb (jmp rel8), odd ones a REX prefix 40..4f,
- * which doubles as the displacement +64..+79: an even entry e decodes
- * `eb d` and an odd entry e - 1 decodes `4x eb d` (the REX is ignored), so
- * both go to e + 2 + d. d is chosen from the end backwards, each to the
- * target with the fewest instructions left to the exit: entry 0 takes 8
- * jumps where the plain cmp sled took 103 instructions.
+ * already). Even bytes are eb (jmp rel8), odd ones a prefix that doubles
+ * as the displacement: a REX (40..4f: +64..+79) or an FS/GS override
+ * (64, 65: +100, +101), both ignored by a jmp. An even entry e decodes
+ * `eb d`, an odd entry e - 1 decodes `p eb d` (p, its own byte, a prefix),
+ * so both go to e + 2 + d. d is chosen from the end
+ * backwards, each to the target with the fewest instructions left to the
+ * exit: entry 0 takes 6 instructions and getppid (110) 5, where a sled
+ * of 5-byte cmps took 103 and 80.
  */
+static const uint8_t chain_disp[] = {
+	0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a,
+	0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x64, 0x65,
+};
+
 static void emit_chain(uint8_t *b, size_t z, size_t n)
 {
 	uint8_t cost[SLED_CHAIN + SLED_CMP + 5];
-	size_t t, o;
+	size_t t, o, k;
 
 	/* o: the odd bytes, from the last down to 1 (then o wraps past z) */
 	for (t = z; t <= n + 4; t++)
 		cost[t] = (uint8_t)sled_cost(t, n);
-	cost[z - 1] = (uint8_t)(1 + sled_cost(z + 5, n)); /* 4x 3d imm32 */
+	cost[z - 1] = (uint8_t)(1 + sled_cost(z + 5, n)); /* p 3d imm32 */
 	for (o = z - 1; o < z; o -= 2) {
-		unsigned best = 255, v, bv = 0x40;
+		unsigned best = 255, bv = chain_disp[0];
 
-		for (v = 0x40; v <= 0x4f && o + 1 + v <= n + 4; v++) {
-			if (cost[o + 1 + v] <= best) {
+		for (k = 0; k < sizeof(chain_disp); k++) {
+			unsigned v = chain_disp[k];
+
+			if (o + 1 + v <= n + 4 && cost[o + 1 + v] <= best) {
 				best = cost[o + 1 + v];
 				bv = v;
 			}
