@@ -4,7 +4,9 @@
 find_program(CLANG_BPF clang REQUIRED)
 find_program(BPFTOOL bpftool PATHS /usr/sbin /sbin REQUIRED)
 set(BPF_CFLAGS -O2 -g -target bpf -D__TARGET_ARCH_x86
-    -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE} -Wall -Werror)
+    -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
+    -I${CMAKE_SOURCE_DIR}/examples/include   # syscall_tp.h
+    -Wall -Werror)
 
 function(bpfx_bpf_objects target)
   set(objs "")

@@ -9,19 +9,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "syscall_tp.h"
+
 #ifndef DENY_PATH
 #define DENY_PATH "/tmp/bpfx-denied"
 #endif
 #define EACCES 13
-
-struct trace_event_raw_sys_enter {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	unsigned long args[6];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

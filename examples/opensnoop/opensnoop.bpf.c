@@ -10,24 +10,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-/* The kernel's syscall tracepoint contexts (tracefs "format" files). */
-struct trace_event_raw_sys_enter {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	unsigned long args[6];
-};
-
-struct trace_event_raw_sys_exit {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	long ret;
-};
+#include "syscall_tp.h"
 
 struct args_t {
 	const char *fname;

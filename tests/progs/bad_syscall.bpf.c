@@ -5,14 +5,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-struct trace_event_raw_sys_enter {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	unsigned long args[6];
-};
+#include "syscall_tp.h"
 
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int writes_ctx(struct trace_event_raw_sys_enter *ctx)

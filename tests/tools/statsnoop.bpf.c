@@ -8,26 +8,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "statsnoop.h"
+#include "syscall_tp.h"
 
 #define MAX_ENTRIES 10240
-
-struct trace_event_raw_sys_enter {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	unsigned long args[6];
-};
-
-struct trace_event_raw_sys_exit {
-	unsigned short common_type;
-	unsigned char common_flags;
-	unsigned char common_preempt_count;
-	int common_pid;
-	long id;
-	long ret;
-};
 
 const volatile __u32 target_pid = 0;
 const volatile int trace_failed_only = 0;
