@@ -1057,6 +1057,7 @@ static bool plan_site(struct sweep *w, uint64_t a, uint64_t pa, bool ppic,
 			memset(t, 0, sizeof(*t));
 			t->site = a;
 		}
+		t->plen = 0; /* (re)built from scratch */
 		island = take_island(w, a);
 		if (!island) {
 			if (!pa || !ppic || plen < 5 || plen > sizeof(t->prev) ||
@@ -1225,11 +1226,10 @@ static void scan_vma_sites(const struct sys_map *v)
 		nfound = 0;
 	}
 	for (i = 0; i + 1 < nfound; i += 2) {
-		if (nsites == MAX_SITES)
-			break;
-		if (!plan_site(&w, found[i], found[i + 1], found[i + 1] != 0,
-			       &sites[nsites]) &&
-		    !plan_trap(found[i], &sites[nsites])) {
+		if (nsites == MAX_SITES ||
+		    (!plan_site(&w, found[i], found[i + 1], found[i + 1] != 0,
+				&sites[nsites]) &&
+		     !plan_trap(found[i], &sites[nsites]))) {
 			stats.skipped++;
 			continue;
 		}

@@ -226,19 +226,6 @@ void sys_exit_hook(struct sys_frame *f)
 	t->selector = app_selector(t);
 }
 
-/*
- * Syscall User Dispatch delivers SIGSYS for a syscall it catches; with
- * SIGSYS blocked the kernel kills the process instead. glibc blocks every
- * signal before a thread exits, handlers are often installed with a full
- * sa_mask: any syscall SUD catches then would be fatal. So SIGSYS never
- * gets blocked: rt_sigprocmask and rt_sigaction go to the kernel with it
- * taken out of their sets (as lazypoline does). An application cannot
- * block SIGSYS under bpfx; it can still catch or ignore it: while SUD's
- * handler is in place, an rt_sigaction of SIGSYS itself is done on the
- * action SUD's handler chains to (sys_sud_sigaction). The same for
- * SIGTRAP while per-site mode has int3 sites (sys_rewrite_trap_sites).
- * 1: done here, f->ret holds the result.
- */
 /* rt_sigaction(SIGSYS or SIGTRAP) of the application while our handler
  * must stay: done on the action ours chains to. 1 when done (f->ret). */
 static int sigaction_interposed(struct sys_frame *f, bool traps)
@@ -265,8 +252,20 @@ static int sigaction_interposed(struct sys_frame *f, bool traps)
 	return 1;
 }
 
-/* @own: a syscall of bpfx's own code (busy): masks are still fixed, its
- * sigactions are not interposed. */
+/*
+ * Syscall User Dispatch delivers SIGSYS for a syscall it catches; with
+ * SIGSYS blocked the kernel kills the process instead. glibc blocks every
+ * signal before a thread exits, handlers are often installed with a full
+ * sa_mask: any syscall SUD catches then would be fatal. So SIGSYS never
+ * gets blocked: rt_sigprocmask and rt_sigaction go to the kernel with it
+ * taken out of their sets (as lazypoline does). An application cannot
+ * block SIGSYS under bpfx; it can still catch or ignore it: while SUD's
+ * handler is in place, an rt_sigaction of SIGSYS itself is done on the
+ * action SUD's handler chains to (sys_sud_sigaction). The same for
+ * SIGTRAP while per-site mode has int3 sites (sys_rewrite_trap_sites).
+ * 1: done here, f->ret holds the result. @own: a syscall of bpfx's own
+ * code (busy): masks are still fixed, its sigactions are not interposed.
+ */
 static int keep_sigsys_open(struct sys_thread *t, struct sys_frame *f, bool own)
 {
 	const bool traps = sys_rewrite_trap_sites();
