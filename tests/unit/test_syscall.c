@@ -235,6 +235,21 @@ static const uint8_t code_getppid[] = {
 	0xc3,				/* ret */
 };
 
+/* A page of anonymous executable code, as a JIT makes: code_getppid at
+ * 0 and @extra (if any) at 64. */
+static uint8_t *jit_page(const uint8_t *extra, size_t len)
+{
+	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	memcpy(p, code_getppid, sizeof(code_getppid));
+	if (extra)
+		memcpy(p + 64, extra, len);
+	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	return p;
+}
+
 /* anonymous executable code (a JIT's): caught by Syscall User Dispatch */
 static void test_jit_code(void **state)
 {
@@ -243,10 +258,7 @@ static void test_jit_code(void **state)
 	uint8_t *p;
 
 	reset_seen();
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memcpy(p, code_getppid, sizeof(code_getppid));
-	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	p = jit_page(NULL, 0);
 	fn = (long (*)(void))(uintptr_t)p;
 	add(1, "syscalls/sys_enter_getppid", true);
 	sys_get_stats(&st0);
@@ -485,10 +497,7 @@ static void test_threads(void **state)
 	add(1, "syscalls/sys_enter_getppid", true);
 	add(2, "syscalls/sys_exit_clone3", true);
 	sys_get_stats(&st);
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memcpy(p, code_getppid, sizeof(code_getppid));
-	mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	p = jit_page(NULL, 0);
 	if (st.sud)
 		fn = (long (*)(void))(uintptr_t)p;
 	for (i = 0; i < NTHREADS; i++)
@@ -540,11 +549,7 @@ static void test_blocked_signals(void **state)
 
 	reset_seen();
 	add(1, "syscalls/sys_enter_getppid", true);
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memcpy(p, code_getppid, sizeof(code_getppid));
-	memcpy(p + 64, code_sigprocmask, sizeof(code_sigprocmask));
-	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	p = jit_page(code_sigprocmask, sizeof(code_sigprocmask));
 	sys_get_stats(&st);
 	if (!st.sud) {
 		sys_prog_remove(1);
@@ -600,10 +605,7 @@ static void test_sigsys_handler(void **state)
 	uint8_t *p;
 
 	reset_seen();
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memcpy(p, code_getppid, sizeof(code_getppid));
-	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	p = jit_page(NULL, 0);
 	fn = (long (*)(void))(uintptr_t)p;
 	add(1, "syscalls/sys_enter_getppid", true); /* JIT code: the SUD net */
 	sys_get_stats(&st);
@@ -649,10 +651,7 @@ static void test_masked_installer(void **state)
 	uint8_t *p;
 
 	reset_seen();
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memcpy(p, code_getppid, sizeof(code_getppid));
-	assert_int_equal(mprotect(p, 4096, PROT_READ | PROT_EXEC), 0);
+	p = jit_page(NULL, 0);
 	assert_int_equal(pthread_create(&th, NULL, masked_installer, p), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(seen[1].calls, 2);
