@@ -107,6 +107,7 @@ int sys_clone_prepare(struct sys_frame *f);
 void sys_clone_child(struct sys_frame *f);
 void sys_clone_parent(struct sys_frame *f);
 void sys_vfork_parent(struct sys_frame *f);
+void sys_vfork_child(struct sys_frame *f);
 /* Is interception installed in this process? */
 bool sys_installed(void);
 

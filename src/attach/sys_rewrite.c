@@ -342,7 +342,11 @@ __asm__(
 	"	movq %rsp, %rdi\n"
 	"	call sys_vfork_parent\n"
 	"	SYS_LEAVE \\jmp\n"
-	"2:	SYS_RET \\jmp\n"
+	/* the child, on the parent's stack below its rsp (the parent waits) */
+	"2:	SYS_SAVE\n"
+	"	movq %rsp, %rdi\n"
+	"	call sys_vfork_child\n"
+	"	SYS_LEAVE \\jmp\n"
 
 	".Lsigreturn\\name:\n"
 	"	SYS_SAVE\n"

@@ -461,6 +461,19 @@ void sys_clone_parent(struct sys_frame *f)
 		sys_exit_hook(f);
 }
 
+/* The vfork child, on its parent's memory and TLS: its thread id is not
+ * the parent's it would find cached (sys_vfork_parent clears what it
+ * caches meanwhile), and SUD, not inherited, goes on in it too. */
+void sys_vfork_child(struct sys_frame *f)
+{
+	struct sys_thread *t = &sys_self;
+
+	t->tid = 0;
+	if (sys_installed() && sys_sud_net())
+		sys_sud_thread_on();
+	f->ret = 0;
+}
+
 void sys_vfork_parent(struct sys_frame *f)
 {
 	sys_self.tid = 0; /* the child ran on this thread's memory */

@@ -444,6 +444,7 @@ static void test_vfork(void **state)
 	reset_seen();
 	add(1, "raw_syscalls/sys_enter", true);
 	add(2, "syscalls/sys_exit_vfork", true);
+	add(3, "syscalls/sys_enter_exit_group", true);
 	pid = vfork();
 	if (!pid)
 		_exit(7);
@@ -452,6 +453,7 @@ static void test_vfork(void **state)
 	assert_int_equal(WEXITSTATUS(status), 7);
 	assert_int_equal(marker, 42);
 	assert_int_equal(seen[2].ret, pid);
+	assert_int_equal(seen[3].pid, pid); /* the child's own id, not ours */
 	pid = vfork();
 	if (!pid) {
 		execl("/bin/true", "true", (char *)NULL);
@@ -467,6 +469,7 @@ static void test_vfork(void **state)
 	assert_int_equal(seen[1].pid, syscall(SYS_gettid));
 	sys_prog_remove(1);
 	sys_prog_remove(2);
+	sys_prog_remove(3);
 }
 
 #define NTHREADS 4
