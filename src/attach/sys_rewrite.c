@@ -20,9 +20,11 @@
  *                 the first exit's 13 bytes run garbage (numbers 600-612)
  *
  * r11 and rcx are free: `syscall` destroys them. The page needs
- * CAP_SYS_RAWIO below vm.mmap_min_addr (root has it); it is mapped
- * read+execute once and stays mapped (a thread may sit in the stub), but
- * after uninstall no site calls it any more.
+ * CAP_SYS_RAWIO below vm.mmap_min_addr (root has it); it is mapped once,
+ * execute-only where the CPU has protection keys (readable otherwise), and
+ * stays mapped (a thread may sit in the stub), but after uninstall no site
+ * calls it any more. Without it, per-site trampolines (below) take its
+ * place.
  *
  * The stub (assembly below, in its own page-aligned section so SUD can let
  * exactly it through). Fast path, no program on this syscall:
@@ -55,7 +57,8 @@
  *
  * Sites are found by a linear sweep (Zydis) of every readable, executable,
  * file-backed private mapping: the main binary, ld.so, libc, every
- * library. Anonymous code (JITs) is left alone; Syscall User Dispatch
+ * library but bpfx's own; the offsets found are kept per file version
+ * (sys_cache.c) for the next process. Anonymous code (JITs) is left alone; Syscall User Dispatch
  * (sys_sud.c) catches what was not rewritten and rewrites sites of
  * libraries mapped later on their first syscall (sys_rewrite_lazy). The
  * 2-byte store is atomic for a site that does not cross a cache line;
