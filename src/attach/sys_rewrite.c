@@ -684,12 +684,11 @@ static uint64_t mono_ns(void)
 
 static bool pick_return(void)
 {
-	const char *env = getenv("BPFX_SYSCALL_RETURN");
 	uint64_t best[2] = { UINT64_MAX, UINT64_MAX };
 	int r, v;
 
-	if (env && (!strcmp(env, "ret") || !strcmp(env, "jmp")))
-		return env[0] == 'j';
+	if (env_says("BPFX_SYSCALL_RETURN", "ret") || env_says("BPFX_SYSCALL_RETURN", "jmp"))
+		return env_says("BPFX_SYSCALL_RETURN", "jmp");
 	for (r = 0; r < 9; r++) {
 		for (v = 0; v < 2; v++) {
 			uint64_t t0 = mono_ns(), t;
@@ -1437,15 +1436,14 @@ bool sys_rewrite_new_code(uint64_t start, uint64_t len)
 int sys_rewrite_install(void)
 {
 	static struct sys_map vmas[MAX_MAPS];
-	const char *env = getenv("BPFX_SYSCALL_REWRITE");
 	int n, i, err;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	/* "none": SUD alone; "sites": per-site trampolines (both what an
 	 * unprivileged process gets, for tests) */
-	if (env && !strcmp(env, "none"))
+	if (env_says("BPFX_SYSCALL_REWRITE", "none"))
 		return 1;
-	err = env && !strcmp(env, "sites") ? -EPERM : map_page0();
+	err = env_says("BPFX_SYSCALL_REWRITE", "sites") ? -EPERM : map_page0();
 	stats.zpoline = !err;
 	if (err) {
 		if (!tramp_stub) {
